@@ -268,6 +268,10 @@ func (v Value) MarshalJSON() ([]byte, error) {
 	return json.Marshal(jsonSafe(v.v))
 }
 
+// JSONSafe converts non-finite floats in x (a scalar or []any) to strings
+// so that encoding/json accepts it, and prints float32s at their precision.
+func JSONSafe(x []any) []any { return jsonSafe(x).([]any) }
+
 func jsonSafe(x any) any {
 	switch y := x.(type) {
 	case float32:

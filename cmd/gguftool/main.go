@@ -87,6 +87,11 @@ func run(args []string) int {
 		return exitOK
 	}
 	fmt.Fprintln(os.Stderr, "gguftool:", err)
+	return exitCode(err)
+}
+
+// exitCode maps an error returned by a command to the process exit code.
+func exitCode(err error) int {
 	var ce *codedError
 	if errors.As(err, &ce) {
 		return ce.code
