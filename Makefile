@@ -1,0 +1,42 @@
+# gguftool — the commands we use. `make help` lists them.
+GO      ?= go
+BIN     ?= bin
+PKGS    ?= ./...
+FUZZTIME ?= 60s
+
+.PHONY: help build test vet fuzz bench check ci device-bin clean
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+build: ## build bin/gguftool
+	$(GO) build -o $(BIN)/gguftool ./cmd/gguftool
+
+test: ## run all tests (the README's test command)
+	$(GO) test $(PKGS)
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+check: vet test ## vet and test
+
+fuzz: ## fuzz every parser for FUZZTIME each (gguf header, safetensors header, sentencepiece model)
+	$(GO) test ./gguf -run '^$$' -fuzz FuzzParseHeader -fuzztime $(FUZZTIME)
+	@for t in $$($(GO) test ./convert -list 'Fuzz.*' | grep ^Fuzz); do \
+		$(GO) test ./convert -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+bench: ## run the benchmarks once each (report ratios from the same run)
+	$(GO) test $(PKGS) -run '^$$' -bench . -benchmem
+
+ci: ## what .ci/run does
+	./.ci/run
+
+# The GPU machine has CUDA but no Go: build static, stripped binaries here
+# and carry $(BIN)/device to it (see docs/cuda.md).
+device-bin: ## build gguftool and the cuda test binary for the GPU machine into bin/device
+	mkdir -p $(BIN)/device
+	CGO_ENABLED=0 $(GO) build -ldflags='-s -w' -o $(BIN)/device/gguftool ./cmd/gguftool
+	CGO_ENABLED=0 $(GO) test -c -tags cuda -ldflags='-s -w' -o $(BIN)/device/cuda.test ./cuda
+
+clean: ## remove build outputs
+	rm -rf $(BIN)
