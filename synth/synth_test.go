@@ -1,0 +1,410 @@
+package synth
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gguftool/gguftool/gguf"
+)
+
+// fixtureDump is the shape of testdata/fixtures/*/llama.cpp/*.gguf.json:
+// what llama.cpp's convert_hf_to_gguf.py wrote for the fixture checkpoints.
+type fixtureDump struct {
+	Alignment int `json:"alignment"`
+	KV        map[string]struct {
+		Type  string          `json:"type"`
+		Value json.RawMessage `json:"value"`
+		Count int             `json:"count"`
+	} `json:"kv"`
+	Tensors []struct {
+		Name   string   `json:"name"`
+		Type   string   `json:"type"`
+		Ne     []uint64 `json:"ne"`
+		Offset int64    `json:"offset"`
+		NBytes uint64   `json:"nbytes"`
+	} `json:"tensors"`
+}
+
+// kvOrder reads the key order of a dump (Go maps lose it).
+func kvOrder(t *testing.T, raw []byte) []string {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(top["kv"]))
+	var keys []string
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		case string:
+			if depth == 1 {
+				keys = append(keys, v)
+				// skip the value
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return keys
+}
+
+func typeName(v gguf.Value) string {
+	if v.Type() == gguf.ValueArray {
+		return "ARRAY[" + v.ElemType().String() + "]"
+	}
+	return v.Type().String()
+}
+
+// TestTinyPresetsMatchConverter checks the tiny presets against llama.cpp's
+// own conversions of the fixture checkpoints of the same geometry: every
+// key (name, type, order; values outside the tokenizer), and every tensor
+// (name, type, shape, byte size, data-relative offset, order).
+func TestTinyPresetsMatchConverter(t *testing.T) {
+	fixtures := map[string]string{
+		"tiny-gpt-oss": "gpt-oss", "tiny-phimoe": "phimoe",
+		"tiny-deepseek-moe": "deepseek-moe", "tiny-deepseek-v2-lite": "deepseek-v2-lite",
+	}
+	for preset, dir := range fixtures {
+		for _, typ := range []string{"f32", "f16", "bf16", "q8_0"} {
+			t.Run(preset+"/"+typ, func(t *testing.T) {
+				path := filepath.Join("..", "testdata", "fixtures", dir, "llama.cpp", typ+".gguf.json")
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					t.Skip(err)
+				}
+				var want fixtureDump
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatal(err)
+				}
+				m, err := Build(Options{Preset: preset, Type: typ})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantKeys := kvOrder(t, raw)
+				gotKeys := m.Metadata.Keys()
+				if fmt.Sprint(gotKeys) != fmt.Sprint(wantKeys) {
+					t.Fatalf("key order:\n got %v\nwant %v", gotKeys, wantKeys)
+				}
+				for _, k := range wantKeys {
+					w := want.KV[k]
+					v, _ := m.Metadata.Get(k)
+					if typeName(v) != w.Type {
+						t.Errorf("%s: type %s, want %s", k, typeName(v), w.Type)
+					}
+					if v.Type() == gguf.ValueArray {
+						if v.Len() != w.Count {
+							t.Errorf("%s: %d elements, want %d", k, v.Len(), w.Count)
+						}
+						continue
+					}
+					if k == "tokenizer.chat_template" {
+						continue // synthetic
+					}
+					var wv any
+					if err := json.Unmarshal(w.Value, &wv); err != nil {
+						t.Fatal(err)
+					}
+					gv := v.Any()
+					switch x := gv.(type) {
+					case float32:
+						if float32(wv.(float64)) != x {
+							t.Errorf("%s = %v, want %v", k, x, wv)
+						}
+					case uint32:
+						if float64(x) != wv.(float64) {
+							t.Errorf("%s = %v, want %v", k, x, wv)
+						}
+					default:
+						if fmt.Sprint(gv) != fmt.Sprint(wv) {
+							t.Errorf("%s = %v, want %v", k, gv, wv)
+						}
+					}
+				}
+				if len(m.Tensors) != len(want.Tensors) {
+					t.Fatalf("%d tensors, want %d", len(m.Tensors), len(want.Tensors))
+				}
+				base := want.Tensors[0].Offset
+				for i, w := range want.Tensors {
+					g := m.Tensors[i]
+					if g.Name != w.Name || g.Type.String() != w.Type || fmt.Sprint(g.Dims) != fmt.Sprint(w.Ne) ||
+						g.Size() != w.NBytes || int64(g.Offset) != w.Offset-base {
+						t.Errorf("tensor %d: got %s %s %v size %d off %d; want %s %s %v size %d off %d", i,
+							g.Name, g.Type, g.Dims, g.Size(), g.Offset, w.Name, w.Type, w.Ne, w.NBytes, w.Offset-base)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestQ4KMRecipeMatchesLlamaQuantize applies the Q4_K_M recipe to the tensor
+// list of the quantization fixture and compares with the types
+// llama-quantize chose (testdata/fixtures/quant/presets-Q4_K_M.gguf.json).
+func TestQ4KMRecipeMatchesLlamaQuantize(t *testing.T) {
+	raw, err := os.ReadFile("../testdata/fixtures/quant/presets-Q4_K_M.gguf.json")
+	if err != nil {
+		t.Skip(err)
+	}
+	var d struct {
+		KV []struct {
+			Key   string          `json:"key"`
+			Value json.RawMessage `json:"value"`
+		} `json:"kv"`
+		Tensors []struct {
+			Name string   `json:"name"`
+			Type string   `json:"type"`
+			Ne   []uint64 `json:"ne"`
+		} `json:"tensors"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	var nLayer, nExpert int
+	for _, kv := range d.KV {
+		switch kv.Key {
+		case "deepseek.block_count":
+			json.Unmarshal(kv.Value, &nLayer)
+		case "deepseek.expert_count":
+			json.Unmarshal(kv.Value, &nExpert)
+		}
+	}
+	var ts []tensor
+	var cur []gguf.Type
+	for _, x := range d.Tensors {
+		ts = append(ts, tensor{name: x.Name, dims: x.Ne})
+		cur = append(cur, gguf.TypeF32) // the fixture's input is all F32
+	}
+	got := q4KM(ts, cur, nLayer, nExpert)
+	for i, x := range d.Tensors {
+		if got[i].String() != x.Type {
+			t.Errorf("%s: %s, llama-quantize chose %s", x.Name, got[i], x.Type)
+		}
+	}
+}
+
+// TestFullSizeGeometry compares the byte totals of the full-size presets
+// (computed from the header alone) with the sizes llama.cpp measured on
+// real-shape files (performance.md §2.1, offload.md §6.1 and §7; GB = 1e9).
+// The tables print two decimals, so the tolerance is a little over half a
+// unit in the last place (the file size also differs by the tokenizer).
+func TestFullSizeGeometry(t *testing.T) {
+	cases := []struct {
+		preset, typ          string
+		fileGB, expertsGB    float64
+		tokenEmbdGB, attnGB  float64
+		paramsLlamaCpp       uint64
+		fileTolGB, partTolGB float64
+	}{
+		{"gpt-oss-20b", "q8_0", 12.10, 10.15, 0.615, 0.678, 20914757184, 0.015, 0.006},
+		{"gpt-oss-120b", "q8_0", 63.37, 60.91, 0.615, 1.017, 116829156672, 0.015, 0.006},
+		{"phi-3.5-moe", "q4_k_m", 25.35, 24.38, 0.074, 0.775, 41873153472, 0.015, 0.006},
+		{"phi-3.5-moe", "q8_0", 44.50, 42.78, 0.140, 1.428, 41873153472, 0.015, 0.006},
+		{"deepseek-moe-16b", "q4_k_m", 10.85, 9.93, 0.118, 0.280, 16375728128, 0.015, 0.006},
+		{"deepseek-moe-16b", "q8_0", 17.41, 15.88, 0.223, 0.499, 16375728128, 0.015, 0.006},
+		{"deepseek-v2-lite", "q4_k_m", 10.36, 9.53, 0.118, 0.213, 15706484224, 0.015, 0.006},
+		{"deepseek-v2-lite", "q8_0", 16.70, 15.30, 0.223, 0.395, 15706484224, 0.015, 0.006},
+	}
+	for _, c := range cases {
+		t.Run(c.preset+"/"+c.typ, func(t *testing.T) {
+			m, err := Build(Options{Preset: c.preset, Type: c.typ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var experts, embd, attn, params uint64
+			for i := range m.Tensors {
+				x := &m.Tensors[i]
+				params += x.NumElements()
+				switch {
+				case x.IsExperts() && bytes.HasSuffix([]byte(x.Name), []byte(".weight")):
+					experts += x.Size() // the table counts expert weights, not gpt-oss's expert biases
+				case x.IsExperts():
+				case x.Name == "token_embd.weight":
+					embd += x.Size()
+				case bytes.Contains([]byte(x.Name), []byte(".attn_")) && !bytes.Contains([]byte(x.Name), []byte("_norm")):
+					attn += x.Size()
+				}
+			}
+			gb := func(b uint64) float64 { return float64(b) / 1e9 }
+			check := func(what string, got, want, tol float64) {
+				if math.Abs(got-want) > tol {
+					t.Errorf("%s: %.3f GB, llama.cpp measured %.3f GB (tolerance %.3f)", what, got, want, tol)
+				}
+			}
+			check("file", float64(m.Size)/1e9, c.fileGB, c.fileTolGB)
+			check("routed experts", gb(experts), c.expertsGB, c.partTolGB)
+			check("token_embd", gb(embd), c.tokenEmbdGB, c.partTolGB)
+			check("attention", gb(attn), c.attnGB, c.partTolGB+0.001*c.attnGB)
+			if params != c.paramsLlamaCpp {
+				t.Errorf("params %d, llama.cpp counted %d", params, c.paramsLlamaCpp)
+			}
+		})
+	}
+}
+
+// TestGptOss20bF16MatchesLlamaCppBuffers: llama.cpp loaded a random
+// gpt-oss-20b written by its converter with --outtype f16 and reported
+// CUDA_Host 1,104.61 MiB (token_embd) and CUDA0 12,036.68 MiB for the rest
+// (offload.md §7). The preset must have exactly these sizes.
+func TestGptOss20bF16MatchesLlamaCppBuffers(t *testing.T) {
+	m, err := Build(Options{Preset: "gpt-oss-20b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var embd, rest uint64
+	for i := range m.Tensors {
+		x := &m.Tensors[i]
+		if x.Name == "token_embd.weight" {
+			embd += x.Size()
+		} else {
+			rest += x.Size()
+		}
+	}
+	mib := func(b uint64) float64 { return float64(b) / (1 << 20) }
+	if math.Abs(mib(embd)-1104.61) > 0.01 {
+		t.Errorf("token_embd %.2f MiB, llama.cpp 1104.61", mib(embd))
+	}
+	// llama.cpp pads each tensor in its buffer; allow 0.1 MiB.
+	if math.Abs(mib(rest)-12036.68) > 0.1 {
+		t.Errorf("other tensors %.2f MiB, llama.cpp 12036.68", mib(rest))
+	}
+	if gb := float64(m.Size) / 1e9; math.Abs(gb-13.8) > 0.05 {
+		t.Errorf("file %.2f GB, offload.md §7 says 13.8 GB", gb)
+	}
+}
+
+// TestWriteTinyIsValid writes every tiny preset in every type, reads it
+// back with the gguf reader and checks the header, the size and that every
+// float and every block scale is finite and sane.
+func TestWriteTinyIsValid(t *testing.T) {
+	dir := t.TempDir()
+	for _, preset := range []string{"tiny-gpt-oss", "tiny-phimoe", "tiny-deepseek-moe", "tiny-deepseek-v2-lite"} {
+		for _, typ := range Types {
+			m, err := Build(Options{Preset: preset, Type: typ, Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, preset+"-"+typ+".gguf")
+			var buf bytes.Buffer
+			if err := m.WriteTo(&buf, nil); err != nil {
+				t.Fatalf("%s %s: %v", preset, typ, err)
+			}
+			if int64(buf.Len()) != m.Size {
+				t.Fatalf("%s %s: wrote %d bytes, header says %d", preset, typ, buf.Len(), m.Size)
+			}
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := gguf.Open(path)
+			if err != nil {
+				t.Fatalf("%s %s: reader refuses the file: %v", preset, typ, err)
+			}
+			for i := range f.Tensors {
+				ti := &f.Tensors[i]
+				if err := checkData(ti.Type, f.Data(ti)); err != nil {
+					t.Errorf("%s %s: tensor %s: %v", preset, typ, ti.Name, err)
+				}
+			}
+			f.Close()
+			// Same seed, same bytes.
+			var again bytes.Buffer
+			m2, _ := Build(Options{Preset: preset, Type: typ, Seed: 7})
+			if err := m2.WriteTo(&again, nil); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
+				t.Errorf("%s %s: not deterministic", preset, typ)
+			}
+		}
+	}
+}
+
+func f16ToF32(h uint16) float32 {
+	e := int(h>>10) & 31
+	m := float64(h & 0x3ff)
+	var v float64
+	switch e {
+	case 0:
+		v = m / 1024 * math.Pow(2, -14)
+	case 31:
+		if m == 0 {
+			v = math.Inf(1)
+		} else {
+			v = math.NaN()
+		}
+	default:
+		v = (1 + m/1024) * math.Pow(2, float64(e-15))
+	}
+	if h&0x8000 != 0 {
+		v = -v
+	}
+	return float32(v)
+}
+
+// checkData verifies that the values are finite and of a sane magnitude.
+func checkData(typ gguf.Type, b []byte) error {
+	sane := func(v float32, lo, hi float64) error {
+		a := math.Abs(float64(v))
+		if math.IsNaN(a) || math.IsInf(a, 0) || a > hi || (lo > 0 && a < lo) {
+			return fmt.Errorf("value %g outside [%g, %g]", v, lo, hi)
+		}
+		return nil
+	}
+	switch typ {
+	case gguf.TypeF32:
+		for i := 0; i < len(b); i += 4 {
+			if err := sane(math.Float32frombits(binary.LittleEndian.Uint32(b[i:])), 0, 2); err != nil {
+				return err
+			}
+		}
+	case gguf.TypeF16:
+		for i := 0; i < len(b); i += 2 {
+			if err := sane(f16ToF32(binary.LittleEndian.Uint16(b[i:])), 1.0/256, 0.25); err != nil {
+				return err
+			}
+		}
+	case gguf.TypeBF16:
+		for i := 0; i < len(b); i += 2 {
+			v := math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[i:])) << 16)
+			if err := sane(v, 1.0/256, 0.25); err != nil {
+				return err
+			}
+		}
+	case gguf.TypeMXFP4:
+		for i := 0; i < len(b); i += 17 {
+			if b[i] < 118 || b[i] > 122 {
+				return fmt.Errorf("E8M0 exponent %d", b[i])
+			}
+		}
+	default:
+		offs := map[gguf.Type][]int{gguf.TypeQ8_0: {0}, gguf.TypeQ5_0: {0}, gguf.TypeQ4_0: {0},
+			gguf.TypeQ5_1: {0, 2}, gguf.TypeQ4_1: {0, 2}, gguf.TypeQ4_K: {0, 2}, gguf.TypeQ5_K: {0, 2},
+			gguf.TypeQ6_K: {208}}[typ]
+		if offs == nil {
+			return fmt.Errorf("unchecked type %s", typ)
+		}
+		bs := typ.TypeSize()
+		for i := 0; i < len(b); i += bs {
+			for _, o := range offs {
+				if err := sane(f16ToF32(binary.LittleEndian.Uint16(b[i+o:])), 1e-4, 1e-2); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
