@@ -1,0 +1,147 @@
+package kernels
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/gguftool/gguftool/gguf"
+)
+
+// Mat is a weight matrix in its stored ggml type: Rows rows of Cols elements,
+// each row Type.RowSize(Cols) bytes (GGUF ne = {Cols, Rows}). Data is usually a
+// slice of the memory-mapped GGUF file; the kernels dequantize it on the fly.
+type Mat struct {
+	Type       gguf.Type
+	Rows, Cols int
+	Data       []byte
+	rowBytes   int
+}
+
+// NewMat checks that data holds rows×cols elements of type t.
+func NewMat(t gguf.Type, rows, cols int, data []byte) (Mat, error) {
+	if !Supported(t) {
+		return Mat{}, fmt.Errorf("kernels: no matrix kernel for type %s", t)
+	}
+	if rows <= 0 || cols <= 0 || cols%t.BlockSize() != 0 {
+		return Mat{}, fmt.Errorf("kernels: bad %s matrix shape %d×%d (block size %d)", t, rows, cols, t.BlockSize())
+	}
+	rb := int(t.RowSize(int64(cols)))
+	if len(data) != rows*rb {
+		return Mat{}, fmt.Errorf("kernels: %s matrix %d×%d needs %d bytes, have %d", t, rows, cols, rows*rb, len(data))
+	}
+	return Mat{Type: t, Rows: rows, Cols: cols, Data: data, rowBytes: rb}, nil
+}
+
+// RowBytes is the size of one stored row.
+func (m Mat) RowBytes() int { return m.rowBytes }
+
+// Row returns the stored bytes of row i.
+func (m Mat) Row(i int) []byte { return m.Data[i*m.rowBytes : (i+1)*m.rowBytes] }
+
+// Rows returns the sub-matrix of rows [r0, r1) without copying; a stacked
+// expert tensor {in, out, E} is the Mat of E·out rows and expert e is
+// Rows(e·out, (e+1)·out).
+func (m Mat) RowRange(r0, r1 int) Mat {
+	return Mat{Type: m.Type, Rows: r1 - r0, Cols: m.Cols, Data: m.Data[r0*m.rowBytes : r1*m.rowBytes], rowBytes: m.rowBytes}
+}
+
+// DequantizeRows decodes rows [r0, r1) into dst ((r1−r0)·Cols floats).
+func (m Mat) DequantizeRows(dst []float32, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		dequantRow(m.Type, dst[(r-r0)*m.Cols:(r-r0+1)*m.Cols], m.Row(r))
+	}
+}
+
+func bytesAsF32(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+// rowDot returns row r of m times x; buf (Cols floats) is scratch space for
+// types that are dequantized before the dot product.
+func (m Mat) rowDot(r int, x, buf []float32) float32 {
+	row := m.Row(r)
+	switch m.Type {
+	case gguf.TypeF32:
+		return dotF32(bytesAsF32(row), x)
+	case gguf.TypeQ8_0:
+		return dotQ8_0(row, x)
+	case gguf.TypeF16:
+		f16RowToF32(buf, row)
+	default:
+		dequantRow(m.Type, buf, row)
+	}
+	return dotF32(buf, x)
+}
+
+// grainRows picks how many rows one goroutine takes at least, so that a chunk
+// is worth a goroutine (~64K multiply-adds).
+func grainRows(cols, n int) int {
+	return max(1, 65536/(cols*max(n, 1)))
+}
+
+// MatVec computes dst = m·x: dst[r] = Σ_i m[r,i]·x[i], on all threads.
+func MatVec(dst []float32, m Mat, x []float32) {
+	if len(x) < m.Cols || len(dst) < m.Rows {
+		panic(fmt.Sprintf("kernels: MatVec %d×%d with x[%d], dst[%d]", m.Rows, m.Cols, len(x), len(dst)))
+	}
+	x = x[:m.Cols]
+	parallelFor(m.Rows, grainRows(m.Cols, 1), func(lo, hi int) {
+		var buf []float32
+		if m.Type != gguf.TypeF32 && m.Type != gguf.TypeQ8_0 {
+			buf = make([]float32, m.Cols)
+		}
+		for r := lo; r < hi; r++ {
+			dst[r] = m.rowDot(r, x, buf)
+		}
+	})
+}
+
+// matTile is how many weight rows MatMul dequantizes at once before sweeping
+// the activations; the tile stays in L1/L2 while every token reuses it.
+const matTile = 8
+
+// MatMul computes n products at once: for token j, dst[j·Rows + r] =
+// Σ_i m[r,i]·x[j·Cols + i]. Each weight row is decoded once for all n tokens,
+// which is what makes prefill faster per token than decode.
+func MatMul(dst []float32, m Mat, x []float32, n int) {
+	if n == 1 {
+		MatVec(dst, m, x)
+		return
+	}
+	if len(x) < n*m.Cols || len(dst) < n*m.Rows {
+		panic(fmt.Sprintf("kernels: MatMul %d×%d with n=%d, x[%d], dst[%d]", m.Rows, m.Cols, n, len(x), len(dst)))
+	}
+	cols := m.Cols
+	parallelFor(m.Rows, max(grainRows(cols, n), matTile), func(lo, hi int) {
+		var tile []float32
+		if m.Type != gguf.TypeF32 {
+			tile = make([]float32, matTile*cols)
+		}
+		for r0 := lo; r0 < hi; r0 += matTile {
+			r1 := min(r0+matTile, hi)
+			var w []float32
+			if m.Type == gguf.TypeF32 {
+				w = bytesAsF32(m.Data[r0*m.rowBytes : r1*m.rowBytes])
+			} else {
+				w = tile[:(r1-r0)*cols]
+				for r := r0; r < r1; r++ {
+					if m.Type == gguf.TypeF16 {
+						f16RowToF32(w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
+					} else {
+						dequantRow(m.Type, w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
+					}
+				}
+			}
+			for j := 0; j < n; j++ {
+				xj := x[j*cols : (j+1)*cols]
+				out := dst[j*m.Rows:]
+				for r := r0; r < r1; r++ {
+					out[r] = dotF32(w[(r-r0)*cols:(r-r0+1)*cols], xj)
+				}
+			}
+		}
+	})
+}
