@@ -1,0 +1,103 @@
+package tokenizer
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+)
+
+// fixtureDir is the checked-in copy of ../shared/fixtures.
+const fixtureDir = "../../testdata/fixtures"
+
+var fixtureOpts = map[string]hfOptions{
+	"gpt-oss":          {pre: "gpt-4o"},
+	"deepseek-moe":     {pre: "deepseek-llm", spaceInSep: true},
+	"deepseek-v2-lite": {pre: "deepseek-v3"},
+	"phimoe":           {pre: "default"},
+}
+
+func fixtureNames() []string {
+	var names []string
+	for k := range fixtureOpts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+type fixtureRef struct {
+	PromptText      string             `json:"prompt_text"`
+	PromptIDs       []int32            `json:"prompt_ids"`
+	TokenizerChecks map[string][]int32 `json:"tokenizer_checks"`
+	SPChecks        map[string][]int32 `json:"sentencepiece_checks"`
+}
+
+func loadFixture(t testing.TB, name string) (*Tokenizer, fixtureRef) {
+	t.Helper()
+	dir := filepath.Join(fixtureDir, name)
+	md := fixtureMetadata(t, name)
+	tok, err := FromGGUF(md)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var ref fixtureRef
+	if !readJSON(t, filepath.Join(dir, "reference.json"), &ref) {
+		t.Fatalf("%s: no reference.json", dir)
+	}
+	return tok, ref
+}
+
+// TestHFMetadataMatchesLlamaCpp checks the test helper that stands in for
+// the converter: its tokenizer.* keys must hash like llama.cpp's.
+func TestHFMetadataMatchesLlamaCpp(t *testing.T) {
+	for _, name := range fixtureNames() {
+		md := hfMetadata(t, filepath.Join(fixtureDir, name), fixtureOpts[name])
+		for _, d := range checkAgainstDump(t, md, filepath.Join(fixtureDir, name, "llama.cpp", "f32.gguf.json")) {
+			t.Errorf("%s: %s", name, d)
+		}
+	}
+}
+
+// TestFixtureTokenizerChecks compares with the ids HuggingFace tokenizers
+// (and SentencePiece, for phimoe) gave for the fixtures' check texts.
+func TestFixtureTokenizerChecks(t *testing.T) {
+	total, agree := 0, 0
+	for _, name := range fixtureNames() {
+		tok, ref := loadFixture(t, name)
+		checks := map[string]map[string][]int32{"tokenizer_checks": ref.TokenizerChecks, "sentencepiece_checks": ref.SPChecks}
+		for kind, m := range checks {
+			for text, want := range m {
+				total++
+				got := tok.Encode(text, false, false)
+				if slices.Equal(got, want) {
+					agree++
+				} else {
+					t.Errorf("%s %s %q:\n got %v\nwant %v", name, kind, text, got, want)
+				}
+				if dec := tok.Decode(got); dec != text {
+					t.Errorf("%s: Decode(Encode(%q)) = %q", name, text, dec)
+				}
+			}
+		}
+		// prompt_ids is the encoding cut to the 24 positions of the
+		// reference logits.
+		total++
+		got := tok.Encode(ref.PromptText, true, false)
+		if len(got) >= len(ref.PromptIDs) && slices.Equal(got[:len(ref.PromptIDs)], ref.PromptIDs) {
+			agree++
+		} else {
+			t.Errorf("%s prompt %q:\n got %v\nwant %v", name, ref.PromptText, got, ref.PromptIDs)
+		}
+	}
+	t.Logf("fixtures: %d/%d encodings agree", agree, total)
+}
+
+func ExampleTokenizer_Encode() {
+	md := fixtureMetadata(nil, "gpt-oss")
+	tok, _ := FromGGUF(md)
+	ids := tok.Encode("<|start|>user<|message|>Hi", false, true)
+	fmt.Println(len(ids) > 0, tok.TokenPiece(ids[0]))
+	// Output: true <|start|>
+}
