@@ -56,51 +56,39 @@ func SupportedTypes() []gguf.Type {
 	return ts
 }
 
-// sizes checks that n elements are whole blocks of t and returns the
-// number of bytes they take.
-func sizes(t gguf.Type, n int) (int, error) {
-	bs := t.BlockSize()
-	if bs == 0 {
-		return 0, fmt.Errorf("quant: unknown type %s", t)
+// checkSizes checks that t is supported, that n elements are whole blocks
+// of t and that they take exactly nbytes; it returns the number of blocks.
+func checkSizes(t gguf.Type, n, nbytes int) (int, error) {
+	if !Supported(t) {
+		return 0, fmt.Errorf("quant: type %s is not supported", t)
 	}
+	bs := t.BlockSize()
 	if n%bs != 0 {
 		return 0, fmt.Errorf("quant: %d elements are not a whole number of %s blocks of %d", n, t, bs)
 	}
-	return n / bs * t.TypeSize(), nil
+	nb := n / bs
+	if nb*t.TypeSize() != nbytes {
+		return 0, fmt.Errorf("quant: %d %s elements take %d bytes, buffer has %d", n, t, nb*t.TypeSize(), nbytes)
+	}
+	return nb, nil
 }
 
 // Quantize encodes src, a whole number of blocks of t, into dst, which must
 // be exactly the encoded size (t.RowSize(len(src))).
 func Quantize(t gguf.Type, dst []byte, src []float32) error {
-	c, ok := codecs[t]
-	if !ok {
-		return fmt.Errorf("quant: cannot quantize to %s", t)
-	}
-	nb, err := sizes(t, len(src))
-	if err != nil {
+	if _, err := checkSizes(t, len(src), len(dst)); err != nil {
 		return err
 	}
-	if len(dst) != nb {
-		return fmt.Errorf("quant: %d %s elements take %d bytes, destination has %d", len(src), t, nb, len(dst))
-	}
-	c.quantize(dst, src)
+	codecs[t].quantize(dst, src)
 	return nil
 }
 
 // Dequantize decodes src, a whole number of blocks of t, into dst, which
 // must hold exactly the number of elements src encodes.
 func Dequantize(t gguf.Type, dst []float32, src []byte) error {
-	c, ok := codecs[t]
-	if !ok {
-		return fmt.Errorf("quant: cannot dequantize %s", t)
-	}
-	nb, err := sizes(t, len(dst))
-	if err != nil {
+	if _, err := checkSizes(t, len(dst), len(src)); err != nil {
 		return err
 	}
-	if len(src) != nb {
-		return fmt.Errorf("quant: %d %s elements take %d bytes, source has %d", len(dst), t, nb, len(src))
-	}
-	c.dequantize(dst, src)
+	codecs[t].dequantize(dst, src)
 	return nil
 }
