@@ -1,0 +1,79 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gguftool/gguftool/gguf"
+	"github.com/gguftool/gguftool/quant"
+)
+
+// benchMat builds a rows×cols matrix of type t by repeating a 64-row
+// quantized tile (quantizing 16M values with the K-quant search is slow).
+func benchMat(b *testing.B, typ gguf.Type, rows, cols int) Mat {
+	r := rand.New(rand.NewPCG(1, 1))
+	const tile = 64
+	src := randFloats(r, tile*cols, 0.5)
+	rb := int(typ.RowSize(int64(cols)))
+	one := make([]byte, tile*rb)
+	if err := quant.Quantize(typ, one, src); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, rows*rb)
+	for off := 0; off < len(data); off += len(one) {
+		copy(data[off:], one)
+	}
+	m, err := NewMat(typ, rows, cols, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkMatVec measures decode-shaped products (one token) per type, for
+// the portable and the SIMD kernels, on all threads; MB/s is weight bytes
+// read per second.
+func BenchmarkMatVec(b *testing.B) {
+	const rows, cols = 4096, 4096
+	for _, typ := range allTypes {
+		m := benchMat(b, typ, rows, cols)
+		x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
+		y := make([]float32, rows)
+		for _, impl := range []string{"portable", "simd"} {
+			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
+				if SetSIMD(impl == "simd") != (impl == "simd") {
+					b.Skip("no SIMD on this CPU")
+				}
+				defer SetSIMD(true)
+				b.SetBytes(int64(len(m.Data)))
+				for b.Loop() {
+					MatVec(y, m, x)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMatMul measures prefill-shaped products (64 tokens at once).
+func BenchmarkMatMul(b *testing.B) {
+	const rows, cols, n = 1024, 4096, 64
+	for _, typ := range allTypes {
+		m := benchMat(b, typ, rows, cols)
+		x := randFloats(rand.New(rand.NewPCG(2, 2)), n*cols, 1)
+		y := make([]float32, n*rows)
+		for _, impl := range []string{"portable", "simd"} {
+			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
+				if SetSIMD(impl == "simd") != (impl == "simd") {
+					b.Skip("no SIMD on this CPU")
+				}
+				defer SetSIMD(true)
+				b.SetBytes(int64(len(m.Data)))
+				for b.Loop() {
+					MatMul(y, m, x, n)
+				}
+				b.ReportMetric(float64(2*rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

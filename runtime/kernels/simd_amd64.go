@@ -1,0 +1,43 @@
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+//go:noescape
+func dotF32AVX2(a, b []float32) float32
+
+//go:noescape
+func f16ToF32F16C(dst []float32, src []byte)
+
+//go:noescape
+func dotQ8_0AVX2(row []byte, x []float32) float32
+
+// hasAVX2 is whether this CPU runs the AVX2/FMA/F16C kernels.
+var hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
+
+var simdOn bool
+
+func init() { SetSIMD(true) }
+
+// SetSIMD switches between the SIMD kernels (when the CPU has them) and the
+// portable Go ones, and reports whether SIMD is now in use. Tests and
+// benchmarks use it to compare the two; it must not race with running kernels.
+func SetSIMD(on bool) bool {
+	if on && hasAVX2 {
+		dotF32 = func(a, b []float32) float32 { return dotF32AVX2(a, b[:len(a)]) }
+		f16RowToF32 = func(dst []float32, src []byte) { f16ToF32F16C(dst, src[:2*len(dst)]) }
+		dotQ8_0 = func(row []byte, x []float32) float32 { return dotQ8_0AVX2(row[:len(x)/qk*q80Bytes], x) }
+		simdOn = true
+		return true
+	}
+	dotF32, f16RowToF32, dotQ8_0 = dotF32Portable, f16RowToF32Portable, dotQ8_0Portable
+	simdOn = false
+	return false
+}
+
+// SIMD names the active kernel set.
+func SIMD() string {
+	if simdOn {
+		return "avx2+fma+f16c"
+	}
+	return "portable"
+}

@@ -1,0 +1,64 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSIMDMatchesPortable runs every matrix kernel with the SIMD set and the
+// portable set on the same inputs, including row lengths with tails.
+func TestSIMDMatchesPortable(t *testing.T) {
+	if !SetSIMD(true) {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	defer SetSIMD(true)
+	r := rand.New(rand.NewPCG(11, 12))
+	// Plain dot products over awkward lengths.
+	for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 100, 257, 2880} {
+		a, b := randFloats(r, n, 1), randFloats(r, n, 1)
+		SetSIMD(true)
+		s := Dot(a, b)
+		SetSIMD(false)
+		p := Dot(a, b)
+		var ref float64
+		for i := range a {
+			ref += float64(a[i]) * float64(b[i])
+		}
+		if math.Abs(float64(s)-ref) > 1e-5*math.Sqrt(float64(n)) || math.Abs(float64(p)-ref) > 1e-5*math.Sqrt(float64(n)) {
+			t.Errorf("dot n=%d: simd %v portable %v float64 %v", n, s, p, ref)
+		}
+	}
+	for _, typ := range allTypes {
+		for _, cols := range []int{256, 2816} {
+			m := quantized(t, typ, 19, cols, uint64(cols))
+			x := randFloats(r, 3*cols, 1)
+			simd := make([]float32, 3*m.Rows)
+			port := make([]float32, 3*m.Rows)
+			SetSIMD(true)
+			MatMul(simd, m, x, 3)
+			MatVec(simd, m, x)
+			SetSIMD(false)
+			MatMul(port, m, x, 3)
+			MatVec(port, m, x)
+			want := make([]float64, len(port))
+			for i, v := range port {
+				want[i] = float64(v)
+			}
+			checkClose(t, typ.String()+" simd vs portable", simd, want, 2e-6)
+		}
+	}
+	// fp16 conversion is exact in both.
+	src := make([]byte, 2*1001)
+	for i := range src {
+		src[i] = byte(r.Uint32())
+	}
+	a, b := make([]float32, 1001), make([]float32, 1001)
+	f16ToF32F16C(a, src)
+	f16RowToF32Portable(b, src)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) && !(a[i] != a[i] && b[i] != b[i]) {
+			t.Fatalf("f16 %d: F16C %v portable %v", i, a[i], b[i])
+		}
+	}
+}
