@@ -13,25 +13,25 @@ type Ftype uint32
 
 // The presets gguftool can produce (values from include/llama.h).
 const (
-	FtypeAllF32      Ftype = 0
-	FtypeF16         Ftype = 1
-	FtypeQ4_0        Ftype = 2
-	FtypeQ4_1        Ftype = 3
-	FtypeQ8_0        Ftype = 7
-	FtypeQ5_0        Ftype = 8
-	FtypeQ5_1        Ftype = 9
-	FtypeQ2_K        Ftype = 10
-	FtypeQ3_K_S      Ftype = 11
-	FtypeQ3_K_M      Ftype = 12
-	FtypeQ3_K_L      Ftype = 13
-	FtypeQ4_K_S      Ftype = 14
-	FtypeQ4_K_M      Ftype = 15
-	FtypeQ5_K_S      Ftype = 16
-	FtypeQ5_K_M      Ftype = 17
-	FtypeQ6_K        Ftype = 18
-	FtypeQ2_K_S      Ftype = 21
-	FtypeBF16        Ftype = 32
-	FtypeMXFP4_MOE   Ftype = 38
+	FtypeAllF32    Ftype = 0
+	FtypeF16       Ftype = 1
+	FtypeQ4_0      Ftype = 2
+	FtypeQ4_1      Ftype = 3
+	FtypeQ8_0      Ftype = 7
+	FtypeQ5_0      Ftype = 8
+	FtypeQ5_1      Ftype = 9
+	FtypeQ2_K      Ftype = 10
+	FtypeQ3_K_S    Ftype = 11
+	FtypeQ3_K_M    Ftype = 12
+	FtypeQ3_K_L    Ftype = 13
+	FtypeQ4_K_S    Ftype = 14
+	FtypeQ4_K_M    Ftype = 15
+	FtypeQ5_K_S    Ftype = 16
+	FtypeQ5_K_M    Ftype = 17
+	FtypeQ6_K      Ftype = 18
+	FtypeQ2_K_S    Ftype = 21
+	FtypeBF16      Ftype = 32
+	FtypeMXFP4_MOE Ftype = 38
 )
 
 type ftypeInfo struct {
