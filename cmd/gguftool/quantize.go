@@ -258,4 +258,3 @@ func printQuantizeReport(w io.Writer, reps []quant.TensorReport, asJSON bool) er
 	}
 	return nil
 }
-
