@@ -157,6 +157,9 @@ func (t *Tokenizer) encodeWord(word string, out []int32) []int32 {
 			}
 			m := t.merges[uint64(uint32(c.lid))<<32|uint64(uint32(c.rid))]
 			syms[l].id = int32(uint32(m))
+			if t.trace != nil {
+				t.trace(int(m>>32), syms[l].id)
+			}
 			syms[l].next = syms[r].next
 			if nx := syms[r].next; nx >= 0 {
 				syms[nx].prev = l

@@ -89,6 +89,9 @@ func (t *Tokenizer) encodeSPM(text string, prefix bool, out []int32) []int32 {
 			continue
 		}
 		syms[l].end = syms[r].end
+		if t.trace != nil {
+			t.trace(-1, t.tokenID[s[syms[l].start:syms[l].end]])
+		}
 		syms[l].next = syms[r].next
 		if nx := syms[r].next; nx >= 0 {
 			syms[nx].prev = l

@@ -65,6 +65,10 @@ type Tokenizer struct {
 	addSpacePrefix          bool
 
 	chatTemplate string
+
+	// trace, when set (tests only), sees every merge: its rank (BPE) or -1
+	// (SPM), and the id it produced.
+	trace func(rank int, id int32)
 }
 
 type special struct {
