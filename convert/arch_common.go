@@ -183,3 +183,5 @@ func permutedQK(name string, t *Tensor, nHead int64) (*PlannedTensor, error) {
 	}
 	return newTensor(name, t.Shape, src, t.Name)
 }
+
+func boolValue(b bool) gguf.Value { return gguf.Bool(b) }
