@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-
 )
 
 // Phi-3.5-MoE: LayerNorm with biases, biased attention and lm_head,
