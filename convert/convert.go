@@ -208,3 +208,7 @@ func (p *Plan) sourcesOf() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Source returns the checkpoint tensor of that name, or nil (for tensors
+// computed from config.json).
+func (p *Plan) Source(name string) *Tensor { return p.ckpt.Tensor(name) }
