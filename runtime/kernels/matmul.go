@@ -59,10 +59,38 @@ func bytesAsF32(b []byte) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
+// fusedDot multiplies one stored row by x without writing the decoded row:
+// xsum holds Σx per 32 elements (for the K-quant mins), buf is scratch.
+type fusedDot func(row []byte, x, xsum, buf []float32) float32
+
+// fusedDots are the fused row kernels of the active SIMD set, by type.
+var fusedDots map[gguf.Type]fusedDot
+
+// needsXSum reports whether the fused kernel of t uses xsum.
+func needsXSum(t gguf.Type) bool {
+	return fusedDots != nil && (t == gguf.TypeQ4_K || t == gguf.TypeQ5_K)
+}
+
+// groupSums returns Σx over each group of 32 elements.
+func groupSums(x []float32) []float32 {
+	s := make([]float32, len(x)/qk)
+	for g := range s {
+		var a float32
+		for _, v := range x[g*qk : (g+1)*qk] {
+			a += v
+		}
+		s[g] = a
+	}
+	return s
+}
+
 // rowDot returns row r of m times x; buf (Cols floats) is scratch space for
 // types that are dequantized before the dot product.
-func (m Mat) rowDot(r int, x, buf []float32) float32 {
+func (m Mat) rowDot(r int, x, xsum, buf []float32) float32 {
 	row := m.Row(r)
+	if f := fusedDots[m.Type]; f != nil {
+		return f(row, x, xsum, buf)
+	}
 	switch m.Type {
 	case gguf.TypeF32:
 		return dotF32(bytesAsF32(row), x)
@@ -88,13 +116,17 @@ func MatVec(dst []float32, m Mat, x []float32) {
 		panic(fmt.Sprintf("kernels: MatVec %d×%d with x[%d], dst[%d]", m.Rows, m.Cols, len(x), len(dst)))
 	}
 	x = x[:m.Cols]
+	var xsum []float32
+	if needsXSum(m.Type) {
+		xsum = groupSums(x)
+	}
 	parallelFor(m.Rows, grainRows(m.Cols, 1), func(lo, hi int) {
 		var buf []float32
 		if m.Type != gguf.TypeF32 && m.Type != gguf.TypeQ8_0 {
 			buf = make([]float32, m.Cols)
 		}
 		for r := lo; r < hi; r++ {
-			dst[r] = m.rowDot(r, x, buf)
+			dst[r] = m.rowDot(r, x, xsum, buf)
 		}
 	})
 }

@@ -1,6 +1,9 @@
 package kernels
 
-import "github.com/klauspost/cpuid/v2"
+import (
+	"github.com/gguftool/gguftool/gguf"
+	"github.com/klauspost/cpuid/v2"
+)
 
 //go:noescape
 func dotF32AVX2(a, b []float32) float32
@@ -26,10 +29,19 @@ func SetSIMD(on bool) bool {
 		dotF32 = func(a, b []float32) float32 { return dotF32AVX2(a, b[:len(a)]) }
 		f16RowToF32 = func(dst []float32, src []byte) { f16ToF32F16C(dst, src[:2*len(dst)]) }
 		dotQ8_0 = func(row []byte, x []float32) float32 { return dotQ8_0AVX2(row[:len(x)/qk*q80Bytes], x) }
+		fusedDots = map[gguf.Type]fusedDot{
+			gguf.TypeMXFP4: dotMXFP4SIMD,
+			gguf.TypeQ4_0:  dotQ4_0SIMD,
+			gguf.TypeQ4_K:  dotQ4KSIMD,
+			gguf.TypeQ5_K:  dotQ5KSIMD,
+			gguf.TypeQ6_K:  dotQ6KSIMD,
+			gguf.TypeBF16:  dotBF16SIMD,
+		}
 		simdOn = true
 		return true
 	}
 	dotF32, f16RowToF32, dotQ8_0 = dotF32Portable, f16RowToF32Portable, dotQ8_0Portable
+	fusedDots = nil
 	simdOn = false
 	return false
 }

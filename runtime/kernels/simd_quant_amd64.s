@@ -1,0 +1,318 @@
+#include "textflag.h"
+
+// Constants: nibble mask, the two 4-bit code tables, bit masks for the high bits.
+DATA nibmask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibmask<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibmask<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibmask<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL nibmask<>(SB), RODATA|NOPTR, $32
+
+DATA bits01<>+0(SB)/8, $0x0101010101010101
+DATA bits01<>+8(SB)/8, $0x0101010101010101
+DATA bits01<>+16(SB)/8, $0x0101010101010101
+DATA bits01<>+24(SB)/8, $0x0101010101010101
+GLOBL bits01<>(SB), RODATA|NOPTR, $32
+
+DATA bits02<>+0(SB)/8, $0x0202020202020202
+DATA bits02<>+8(SB)/8, $0x0202020202020202
+DATA bits02<>+16(SB)/8, $0x0202020202020202
+DATA bits02<>+24(SB)/8, $0x0202020202020202
+GLOBL bits02<>(SB), RODATA|NOPTR, $32
+
+DATA bits03<>+0(SB)/8, $0x0303030303030303
+DATA bits03<>+8(SB)/8, $0x0303030303030303
+DATA bits03<>+16(SB)/8, $0x0303030303030303
+DATA bits03<>+24(SB)/8, $0x0303030303030303
+GLOBL bits03<>(SB), RODATA|NOPTR, $32
+
+DATA bytes32<>+0(SB)/8, $0x2020202020202020
+DATA bytes32<>+8(SB)/8, $0x2020202020202020
+DATA bytes32<>+16(SB)/8, $0x2020202020202020
+DATA bytes32<>+24(SB)/8, $0x2020202020202020
+GLOBL bytes32<>(SB), RODATA|NOPTR, $32
+
+// MXFP4 codes doubled: 0 1 2 3 4 6 8 12, then the negatives.
+DATA mxfp4lut<>+0(SB)/8, $0x0c08060403020100
+DATA mxfp4lut<>+8(SB)/8, $0xf4f8fafcfdfeff00
+GLOBL mxfp4lut<>(SB), RODATA|NOPTR, $16
+
+// Q4_0 codes minus 8: -8 .. 7.
+DATA q40lut<>+0(SB)/8, $0xfffefdfcfbfaf9f8
+DATA q40lut<>+8(SB)/8, $0x0706050403020100
+GLOBL q40lut<>(SB), RODATA|NOPTR, $16
+
+// NIBBLEBLOCK: X1 holds 16 packed bytes; look both nibbles up in table X6
+// (int8 values), multiply by x[0:32] at DI (low nibbles are elements 0–15,
+// high nibbles 16–31) and accumulate scale Y5 · Σ into Y0.
+#define NIBBLEBLOCK \
+	VPSRLW $4, X1, X2 \
+	VPAND X7, X1, X1 \
+	VPAND X7, X2, X2 \
+	VPSHUFB X1, X6, X1 \
+	VPSHUFB X2, X6, X2 \
+	VPSRLDQ $8, X1, X3 \
+	VPSRLDQ $8, X2, X4 \
+	VPMOVSXBD X1, Y1 \
+	VPMOVSXBD X3, Y3 \
+	VPMOVSXBD X2, Y2 \
+	VPMOVSXBD X4, Y4 \
+	VCVTDQ2PS Y1, Y1 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y2, Y2 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULPS (DI), Y1, Y1 \
+	VFMADD231PS 32(DI), Y3, Y1 \
+	VFMADD231PS 64(DI), Y2, Y1 \
+	VFMADD231PS 96(DI), Y4, Y1 \
+	VFMADD231PS Y5, Y1, Y0
+
+#define HSUM(Y, X, T) \
+	VEXTRACTF128 $1, Y, T \
+	VADDPS T, X, X \
+	VHADDPS X, X, X \
+	VHADDPS X, X, X
+
+// func dotMXFP4AVX2(row []byte, x []float32, scales *[256]float32) float32
+TEXT ·dotMXFP4AVX2(SB), NOSPLIT, $0-60
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	MOVQ scales+48(FP), R8
+	SHRQ $5, CX
+	VXORPS Y0, Y0, Y0
+	VMOVDQU nibmask<>(SB), X7
+	VMOVDQU mxfp4lut<>(SB), X6
+	TESTQ CX, CX
+	JE mxdone
+
+mxblock:
+	MOVBLZX (SI), AX
+	VBROADCASTSS (R8)(AX*4), Y5
+	VMOVDQU 1(SI), X1
+	NIBBLEBLOCK
+	ADDQ $17, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ mxblock
+
+mxdone:
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+56(FP)
+	RET
+
+// func dotQ4_0AVX2(row []byte, x []float32) float32
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-52
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	SHRQ $5, CX
+	VXORPS Y0, Y0, Y0
+	VMOVDQU nibmask<>(SB), X7
+	VMOVDQU q40lut<>(SB), X6
+	TESTQ CX, CX
+	JE q4done
+
+q4block:
+	MOVWLZX (SI), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VMOVDQU 2(SI), X1
+	NIBBLEBLOCK
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ q4block
+
+q4done:
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+48(FP)
+	RET
+
+// SUM32U: Y holds 32 unsigned bytes (values < 256); store Σ_l byte_l·x[OFF+l]
+// (32 floats at DI+OFF) at the address DST. Clobbers Y3, Y4, Y8, Y9, X10.
+#define SUM32U(Y, X, OFF, DST) \
+	VEXTRACTI128 $1, Y, X10 \
+	VPMOVZXBD X, Y3 \
+	VPSRLDQ $8, X, X4 \
+	VPMOVZXBD X4, Y4 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULPS OFF(DI), Y3, Y8 \
+	VFMADD231PS OFF+32(DI), Y4, Y8 \
+	VPMOVZXBD X10, Y3 \
+	VPSRLDQ $8, X10, X4 \
+	VPMOVZXBD X4, Y4 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMADD231PS OFF+64(DI), Y3, Y8 \
+	VFMADD231PS OFF+96(DI), Y4, Y8 \
+	HSUM(Y8, X8, X9) \
+	VMOVSS X8, DST
+
+// func q4kSumsAVX2(q *byte, x *float32, sums *[8]float32)
+// For a Q4_K super-block: sums[2j] = Σ lo-nibble·x over sub-block 2j,
+// sums[2j+1] the same with high nibbles (32 bytes of q per pair).
+TEXT ·q4kSumsAVX2(SB), NOSPLIT, $0-24
+	MOVQ q+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ sums+16(FP), R8
+	VMOVDQU nibmask<>(SB), Y7
+	MOVQ $4, CX
+
+q4kloop:
+	VMOVDQU (SI), Y1
+	VPSRLW $4, Y1, Y2
+	VPAND Y7, Y1, Y1
+	VPAND Y7, Y2, Y2
+	SUM32U(Y1, X1, 0, (R8))
+	SUM32U(Y2, X2, 128, 4(R8))
+	ADDQ $32, SI
+	ADDQ $256, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNZ q4kloop
+	VZEROUPPER
+	RET
+
+// func q5kSumsAVX2(ql, qh *byte, x *float32, sums *[8]float32)
+// As q4kSums with the fifth bit of each value taken from qh (bit 2j for the
+// low nibbles of pair j, bit 2j+1 for the high ones).
+TEXT ·q5kSumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ ql+0(FP), SI
+	MOVQ qh+8(FP), DX
+	MOVQ x+16(FP), DI
+	MOVQ sums+24(FP), R8
+	VMOVDQU nibmask<>(SB), Y7
+	VMOVDQU bits01<>(SB), Y11
+	VMOVDQU bits02<>(SB), Y12
+	VMOVDQU (DX), Y6
+	MOVQ $4, CX
+
+q5kloop:
+	VMOVDQU (SI), Y1
+	VPSRLW $4, Y1, Y2
+	VPAND Y7, Y1, Y1
+	VPAND Y7, Y2, Y2
+	VPAND Y11, Y6, Y13
+	VPSLLW $4, Y13, Y13
+	VPOR Y13, Y1, Y1
+	VPAND Y12, Y6, Y13
+	VPSLLW $3, Y13, Y13
+	VPOR Y13, Y2, Y2
+	VPSRLW $2, Y6, Y6
+	SUM32U(Y1, X1, 0, (R8))
+	SUM32U(Y2, X2, 128, 4(R8))
+	ADDQ $32, SI
+	ADDQ $256, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNZ q5kloop
+	VZEROUPPER
+	RET
+
+// SUM16S: X holds 16 signed bytes; store Σ byte_l·x[OFF+l] (16 floats) at DST.
+#define SUM16S(X, OFF, DST) \
+	VPMOVSXBD X, Y3 \
+	VPSRLDQ $8, X, X4 \
+	VPMOVSXBD X4, Y4 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULPS OFF(DI), Y3, Y8 \
+	VFMADD231PS OFF+32(DI), Y4, Y8 \
+	HSUM(Y8, X8, X9) \
+	VMOVSS X8, DST
+
+// SUM32S: Y holds 32 signed bytes: two SUM16S, results at DST and DST+4.
+#define SUM32S(Y, X, OFF, DST0, DST1) \
+	VEXTRACTI128 $1, Y, X10 \
+	SUM16S(X, OFF, DST0) \
+	SUM16S(X10, OFF+64, DST1)
+
+// func q6kSumsAVX2(ql, qh *byte, x *float32, sums *[16]float32)
+// For a Q6_K super-block: sums[i] = Σ (q−32)·x over the 16 elements that
+// share scale i.
+TEXT ·q6kSumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ ql+0(FP), SI
+	MOVQ qh+8(FP), DX
+	MOVQ x+16(FP), DI
+	MOVQ sums+24(FP), R8
+	VMOVDQU nibmask<>(SB), Y7
+	VMOVDQU bits03<>(SB), Y11
+	VMOVDQU bytes32<>(SB), Y12
+	MOVQ $2, CX
+
+q6kloop:
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y5
+	VMOVDQU (DX), Y6
+	// q1 = (ql0 & 15) | (qh & 3) << 4
+	VPAND Y7, Y0, Y1
+	VPAND Y11, Y6, Y13
+	VPSLLW $4, Y13, Y13
+	VPOR Y13, Y1, Y1
+	VPSUBB Y12, Y1, Y1
+	SUM32S(Y1, X1, 0, (R8), 4(R8))
+	// q2 = (ql1 & 15) | ((qh >> 2) & 3) << 4
+	VPAND Y7, Y5, Y1
+	VPSRLW $2, Y6, Y13
+	VPAND Y11, Y13, Y13
+	VPSLLW $4, Y13, Y13
+	VPOR Y13, Y1, Y1
+	VPSUBB Y12, Y1, Y1
+	SUM32S(Y1, X1, 128, 8(R8), 12(R8))
+	// q3 = (ql0 >> 4) | ((qh >> 4) & 3) << 4
+	VPSRLW $4, Y0, Y1
+	VPAND Y7, Y1, Y1
+	VPSRLW $4, Y6, Y13
+	VPAND Y11, Y13, Y13
+	VPSLLW $4, Y13, Y13
+	VPOR Y13, Y1, Y1
+	VPSUBB Y12, Y1, Y1
+	SUM32S(Y1, X1, 256, 16(R8), 20(R8))
+	// q4 = (ql1 >> 4) | ((qh >> 6) & 3) << 4
+	VPSRLW $4, Y5, Y1
+	VPAND Y7, Y1, Y1
+	VPSRLW $6, Y6, Y13
+	VPAND Y11, Y13, Y13
+	VPSLLW $4, Y13, Y13
+	VPOR Y13, Y1, Y1
+	VPSUBB Y12, Y1, Y1
+	SUM32S(Y1, X1, 384, 24(R8), 28(R8))
+	ADDQ $64, SI
+	ADDQ $32, DX
+	ADDQ $512, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ q6kloop
+	VZEROUPPER
+	RET
+
+// func dotBF16AVX2(row []byte, x []float32) float32
+// bf16 → f32 is a 16-bit left shift of each value; x length a multiple of 8.
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-52
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	SHRQ $3, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ CX, CX
+	JE bfdone
+
+bfloop:
+	VPMOVZXWD (SI), Y2
+	VPSLLD $16, Y2, Y2
+	VFMADD231PS (DI), Y2, Y0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bfloop
+
+bfdone:
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+48(FP)
+	RET
