@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gguftool/gguftool/convert"
 	"github.com/gguftool/gguftool/gguf"
+	"github.com/gguftool/gguftool/runtime/kernels"
 	"github.com/gguftool/gguftool/runtime/npy"
 )
 
@@ -168,7 +168,7 @@ func TestFixturesLowPrecision(t *testing.T) {
 		t.Skip("short")
 	}
 	for _, fam := range fixtureFamilies {
-		for _, ot := range []string{"bf16", "q8_0"} {
+		for _, ot := range []string{"f16", "bf16", "q8_0"} {
 			t.Run(fam+"/"+ot, func(t *testing.T) {
 				ref, want := readFixtureRef(t, fam)
 				f := convertFixture(t, fam, ot)
@@ -182,6 +182,16 @@ func TestFixturesLowPrecision(t *testing.T) {
 				}
 				maxDiff, nmse, agree, _ := logitStats(got, want.Data, want.Shape[1])
 				t.Logf("%s %s: max|Δ| %.3g, nmse %.3g, argmax %d/%d", fam, ot, maxDiff, nmse, agree, len(ref.PromptIDs))
+				// The portable kernels must give the same logits up to rounding.
+				kernels.SetSIMD(false)
+				port, err := m.NewSession(0).Eval(ref.PromptIDs, true)
+				kernels.SetSIMD(true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, _, _, _ := logitStats(port, got, want.Shape[1]); d > 1e-3 {
+					t.Errorf("portable and SIMD kernels differ by %.3g", d)
+				}
 				if nmse > 0.05 {
 					t.Errorf("nmse %.3g: far beyond rounding error", nmse)
 				}
@@ -202,4 +212,3 @@ func equalIDs(a, b []int32) bool {
 	return true
 }
 
-var _ = errors.New
