@@ -211,4 +211,3 @@ func equalIDs(a, b []int32) bool {
 	}
 	return true
 }
-
