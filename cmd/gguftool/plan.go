@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gguftool/gguftool/gguf"
+	"github.com/gguftool/gguftool/internal/atomicfile"
+	"github.com/gguftool/gguftool/planner"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newPlanCmd) }
+
+func newPlanCmd() *cobra.Command {
+	var (
+		vram, reserve, cacheType, profilePath, out string
+		ctx, ubatch                                int
+		jsonOut, perExpert, noFA, force            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "plan MODEL.gguf --vram SIZE",
+		Short: "Decide which tensors live on the GPU under a VRAM budget; print the manifest and llama.cpp flags",
+		Long: `plan computes how much GPU memory the model needs — weights per tensor (exact bytes), the KV
+cache per layer (GQA, MLA, sliding-window layers at their window), the compute buffer of one
+ubatch, and a reserve for the CUDA context — and places the tensors: everything that is not a
+routed expert on the GPU (token embeddings stay in CPU memory, as llama.cpp keeps them), then
+whole layers of experts from the last layer down while they fit (the first layers' experts stay
+on the CPU, like llama.cpp's --n-cpu-moe), then the next layer's expert tensors. With
+--per-expert the room left goes to single experts ranked by a usage profile (--profile).
+
+It prints a summary and the llama.cpp command for the same placement; --json prints the
+manifest (schema gguftool.plan/v1, docs/planner.md), -o writes it. If even the GPU-resident
+minimum does not fit, plan exits with code 3 and prints that minimum and what dominates it.
+
+Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
+		Example: `  gguftool plan gpt-oss-20b.gguf --vram 4GiB
+  gguftool plan gpt-oss-20b.gguf --vram 8GiB --ctx 16384 --cache-type q8_0 -o plan.json
+  gguftool plan model.gguf --vram 6GiB --per-expert --profile routing.json --json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if vram == "" {
+				return usageError("--vram SIZE is required (e.g. --vram 4GiB)")
+			}
+			budget, err := planner.ParseSize(vram)
+			if err != nil {
+				return usageError("--vram: %v", err)
+			}
+			res := int64(-1)
+			if cmd.Flags().Changed("reserve") {
+				if res, err = planner.ParseSize(reserve); err != nil {
+					return usageError("--reserve: %v", err)
+				}
+			}
+			if ctx < 1 || ctx > 1<<24 {
+				return usageError("--ctx %d: must be between 1 and %d", ctx, 1<<24)
+			}
+			if ubatch < 1 || ubatch > 1<<16 {
+				return usageError("--ubatch %d: must be between 1 and 65536", ubatch)
+			}
+			ct := planner.CacheType(strings.ToLower(cacheType))
+			if ct != planner.CacheF16 && ct != planner.CacheQ8_0 {
+				return usageError("--cache-type %q: want f16 or q8_0", cacheType)
+			}
+			if profilePath != "" && !perExpert {
+				return usageError("--profile needs --per-expert (whole layers do not use a profile)")
+			}
+			var prof *planner.Profile
+			if profilePath != "" {
+				if prof, err = planner.LoadProfile(profilePath); err != nil {
+					return err
+				}
+			}
+			f, err := gguf.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			man, err := planner.Plan(planner.FromFile(f), planner.Options{
+				VRAM: budget, Context: ctx, UBatch: ubatch, CacheType: ct, FlashAttn: !noFA,
+				Reserve: res, PerExpert: perExpert, Profile: prof, ProfilePath: profilePath,
+			})
+			var inf *planner.InfeasibleError
+			if errors.As(err, &inf) {
+				return withCode(exitInfeasible, err)
+			}
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				af, err := atomicfile.Create(out, force)
+				if err != nil {
+					return err
+				}
+				defer af.Abort()
+				if err := man.Write(af); err != nil {
+					return fmt.Errorf("%s: %w", out, err)
+				}
+				if err := af.Commit(); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			if jsonOut {
+				return man.Write(w)
+			}
+			if err := man.Summary(w); err != nil {
+				return err
+			}
+			if out != "" {
+				fmt.Fprintf(w, "manifest written to %s\n", out)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&vram, "vram", "", "GPU memory budget (e.g. 4GiB, 1.5GB, 512MiB)")
+	fl.IntVar(&ctx, "ctx", 4096, "context length in tokens")
+	fl.IntVar(&ubatch, "ubatch", planner.DefaultUBatch, "physical batch size (llama.cpp -ub); sets the compute buffer")
+	fl.StringVar(&cacheType, "cache-type", "f16", "KV cache type: f16 or q8_0")
+	fl.BoolVar(&noFA, "no-flash-attn", false, "plan for attention without flash attention (larger compute buffer)")
+	fl.StringVar(&reserve, "reserve", planner.FormatSize(planner.DefaultReserve),
+		"VRAM kept for the CUDA context, workspaces and margin (default: llama.cpp's measured overhead on an H100, offload.md §7)")
+	fl.BoolVar(&perExpert, "per-expert", false, "after whole layers, place single experts of stacked tensors")
+	fl.StringVar(&profilePath, "profile", "", "expert usage profile (JSON, gguftool.profile/v1) ranking experts for --per-expert")
+	fl.BoolVar(&jsonOut, "json", false, "print the manifest as JSON instead of the summary")
+	fl.StringVarP(&out, "output", "o", "", "write the manifest to FILE")
+	fl.BoolVar(&force, "force", false, "overwrite the -o file if it exists")
+	return cmd
+}
