@@ -141,6 +141,9 @@ func (s *expertStacker) add(layer int, prefix string, expert int, kind string, t
 	if _, ok := s.gguf[kind]; !ok {
 		return nil, fmt.Errorf("tensor %s: unknown expert weight kind %q", t.Name, kind)
 	}
+	if s.nExpert <= 0 {
+		return nil, fmt.Errorf("tensor %s: config.json gives %d experts", t.Name, s.nExpert)
+	}
 	if expert >= s.nExpert {
 		return nil, fmt.Errorf("tensor %s: expert %d, but config.json says %d experts", t.Name, expert, s.nExpert)
 	}

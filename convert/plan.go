@@ -47,6 +47,9 @@ func newTensor(name string, shape []int64, src rowSource, sources ...string) (*P
 	if len(shape) > 0 {
 		last = shape[len(shape)-1]
 	}
+	if err := src.check(); err != nil {
+		return nil, err
+	}
 	if int64(src.cols()) != last || int64(src.rows())*last != n {
 		return nil, fmt.Errorf("tensor %s: internal error: source gives %d rows of %d, shape %v", name, src.rows(), src.cols(), shape)
 	}

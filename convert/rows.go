@@ -15,6 +15,9 @@ type rowSource interface {
 	rows() int
 	cols() int
 	read(r0, n int, dst []float32) error
+	// check reports a source that cannot be read (an unsupported dtype),
+	// so that the plan fails before anything is written.
+	check() error
 }
 
 // A rawSource yields rows of bytes already in the output type (MXFP4
@@ -49,6 +52,13 @@ func plainRows(t *Tensor) *mappedRows {
 }
 
 func (m *mappedRows) rows() int { return m.nrows }
+
+func (m *mappedRows) check() error {
+	if !m.t.DType.Supported() {
+		return fmt.Errorf("tensor %s in %s: dtype %s is not supported (supported: %s)", m.t.Name, m.t.File.Path, m.t.DType, supportedDTypes)
+	}
+	return nil
+}
 func (m *mappedRows) cols() int { return m.ncols }
 
 func (m *mappedRows) read(r0, n int, dst []float32) error {
@@ -125,6 +135,15 @@ func newStack(parts []rowSource) *stackRows {
 }
 
 func (s *stackRows) rows() int { return s.n }
+
+func (s *stackRows) check() error {
+	for _, p := range s.parts {
+		if err := p.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 func (s *stackRows) cols() int { return s.parts[0].cols() }
 
 func (s *stackRows) read(r0, n int, dst []float32) error {
@@ -155,6 +174,7 @@ type constRows struct {
 	c    int
 }
 
+func (c *constRows) check() error { return nil }
 func (c *constRows) rows() int { return len(c.data) / max(c.c, 1) }
 func (c *constRows) cols() int { return c.c }
 func (c *constRows) read(r0, n int, dst []float32) error {
