@@ -175,8 +175,8 @@ type constRows struct {
 }
 
 func (c *constRows) check() error { return nil }
-func (c *constRows) rows() int { return len(c.data) / max(c.c, 1) }
-func (c *constRows) cols() int { return c.c }
+func (c *constRows) rows() int    { return len(c.data) / max(c.c, 1) }
+func (c *constRows) cols() int    { return c.c }
 func (c *constRows) read(r0, n int, dst []float32) error {
 	copy(dst, c.data[r0*c.c:(r0+n)*c.c])
 	return nil
