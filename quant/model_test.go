@@ -3,6 +3,7 @@ package quant
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,3 +115,5 @@ func TestWholeGoldenBytes(t *testing.T) {
 type bytesBuffer struct{ b []byte }
 
 func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+func osWriteFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }
