@@ -62,7 +62,9 @@ func ParseDevice(s string) (Device, error) {
 // activations resident between calls as an optimization.
 type Backend interface {
 	Device() Device
-	// Upload is called once per weight placed on this device, before any op.
+	// Upload is called once per weight with a part on this device, before
+	// any op; for a stacked expert tensor split over devices, the backend
+	// takes the experts e with w.ExpertDevices[e] == Device().
 	Upload(w *Tensor) error
 	// MatMul computes dst[j·rows + r] = Σ_i w[r,i]·x[j·cols + i] for n tokens,
 	// where w is rows [r0, r1) of weight t (a whole matrix or one expert).

@@ -37,9 +37,6 @@ type graph interface {
 	output(e *exec, logits, h []float32, n int)
 }
 
-// Placement says on which device each weight lives; nil means all on the CPU.
-type Placement func(tensorName string) Device
-
 // Options configure Load.
 type Options struct {
 	Placement Placement
@@ -87,9 +84,7 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path(), err)
 		}
-		if opts.Placement != nil {
-			t.Device = opts.Placement(t.Name)
-		}
+		bindDevices(t, opts.Placement)
 		m.tensors[t.Name] = t
 	}
 	l := &loader{f: f, md: md, arch: arch, m: m}
@@ -111,12 +106,23 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 	}
 	m.g = g
 	for _, t := range m.tensors {
-		b, ok := m.backends[t.Device]
-		if !ok {
-			return nil, fmt.Errorf("%s: tensor %s is placed on %s but no backend for that device is available", f.Path(), t.Name, t.Device)
+		devs := []Device{t.Device}
+		if t.ExpertDevices != nil {
+			devs = t.ExpertDevices
 		}
-		if err := b.Upload(t); err != nil {
-			return nil, fmt.Errorf("%s: uploading %s to %s: %w", f.Path(), t.Name, t.Device, err)
+		seen := map[Device]bool{}
+		for _, d := range devs {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			b, ok := m.backends[d]
+			if !ok {
+				return nil, fmt.Errorf("%s: tensor %s is placed on %s but no backend for that device is available (the CPU runtime has none; GPU execution needs the CUDA backend)", f.Path(), t.Name, d)
+			}
+			if err := b.Upload(t); err != nil {
+				return nil, fmt.Errorf("%s: uploading %s to %s: %w", f.Path(), t.Name, d, err)
+			}
 		}
 	}
 	return m, nil
@@ -145,8 +151,9 @@ func (e *exec) mmRows(dst []float32, t *Tensor, r0, r1 int, x []float32, n int) 
 	if e.err != nil {
 		return
 	}
-	if err := e.m.backends[t.Device].MatMul(dst, t, r0, r1, x, n); err != nil {
-		e.err = fmt.Errorf("%s on %s: %w", t.Name, t.Device, err)
+	d := t.DeviceOf(r0)
+	if err := e.m.backends[d].MatMul(dst, t, r0, r1, x, n); err != nil {
+		e.err = fmt.Errorf("%s on %s: %w", t.Name, d, err)
 	}
 }
 

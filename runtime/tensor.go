@@ -14,7 +14,18 @@ type Tensor struct {
 	Info   *gguf.TensorInfo
 	Data   []byte
 	Device Device
-	mat    kernels.Mat // matrix view: Dims[0] columns, product of the other dims rows
+	// ExpertDevices is set when the experts of a stacked tensor live on
+	// different devices: expert e's rows run on ExpertDevices[e].
+	ExpertDevices []Device
+	mat           kernels.Mat // matrix view: Dims[0] columns, product of the other dims rows
+}
+
+// DeviceOf returns the device that holds rows [r0, …) of t.
+func (t *Tensor) DeviceOf(r0 int) Device {
+	if t.ExpertDevices == nil {
+		return t.Device
+	}
+	return t.ExpertDevices[r0/(t.mat.Rows/len(t.ExpertDevices))]
 }
 
 // Rows is the number of matrix rows (all dims but the first, multiplied).
