@@ -30,7 +30,7 @@ func writeSafetensors(t testing.TB, path string, ts []stTensor) {
 		shape, _ := json.Marshal(x.shape)
 		name, _ := json.Marshal(x.name)
 		hdr.WriteString(`,` + string(name) + `:{"dtype":"` + string(x.dtype) + `","shape":` + string(shape) +
-			`,"data_offsets":[` + itoa(off) + `,` + itoa(off+int64(len(x.data))) + `]}`)
+			`,"data_offsets":[` + stItoa(off) + `,` + stItoa(off+int64(len(x.data))) + `]}`)
 		off += int64(len(x.data))
 		data = append(data, x.data...)
 	}
@@ -46,7 +46,7 @@ func writeSafetensors(t testing.TB, path string, ts []stTensor) {
 	}
 }
 
-func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+func stItoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 func rawFile(t *testing.T, header string, data []byte) string {
 	t.Helper()
