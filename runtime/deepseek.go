@@ -49,6 +49,7 @@ func loadDeepSeekFFN(l *loader, i int) (*ffn, *moe) {
 		l.fail("expert_group_count > 1 (grouped expert selection) is not supported")
 	}
 	mo := &moe{
+		layer:   i,
 		gateInp: l.tensor(blk(i, "ffn_gate_inp.weight"), d, nExp),
 		gate:    l.tensor(blk(i, "ffn_gate_exps.weight"), d, ff, nExp),
 		up:      l.tensor(blk(i, "ffn_up_exps.weight"), d, ff, nExp),

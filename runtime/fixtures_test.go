@@ -176,12 +176,22 @@ func TestFixturesLowPrecision(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := m.NewSession(0).Eval(ref.PromptIDs, true)
+				got, routes, err := evalWithRoutes(m, ref.PromptIDs)
 				if err != nil {
 					t.Fatal(err)
 				}
+				mf32, err := Load(convertFixture(t, fam, "f32"), Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, routesF32, err := evalWithRoutes(mf32, ref.PromptIDs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				flips, total := routeFlips(routes, routesF32)
 				maxDiff, nmse, agree, _ := logitStats(got, want.Data, want.Shape[1])
-				t.Logf("%s %s: max|Δ| %.3g, nmse %.3g, argmax %d/%d", fam, ot, maxDiff, nmse, agree, len(ref.PromptIDs))
+				t.Logf("%s %s: max|Δ| %.3g, nmse %.3g, argmax %d/%d, expert choices differing from f32: %d of %d token×layer routings",
+					fam, ot, maxDiff, nmse, agree, len(ref.PromptIDs), flips, total)
 				// The portable kernels must give the same logits up to rounding.
 				kernels.SetSIMD(false)
 				port, err := m.NewSession(0).Eval(ref.PromptIDs, true)
@@ -206,6 +216,49 @@ func equalIDs(a, b []int32) bool {
 	}
 	for i := range a {
 		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// evalWithRoutes evaluates a prompt and returns the logits and, per MoE
+// layer, the chosen expert ids of each token.
+func evalWithRoutes(m *Model, ids []int32) ([]float32, map[int][][]int, error) {
+	s := m.NewSession(0)
+	routes := map[int][][]int{}
+	s.onRoute = func(layer, nExpert, nUsed int, chosen []int) {
+		for t := 0; t+nUsed <= len(chosen); t += nUsed {
+			routes[layer] = append(routes[layer], append([]int(nil), chosen[t:t+nUsed]...))
+		}
+	}
+	logits, err := s.Eval(ids, true)
+	return logits, routes, err
+}
+
+// routeFlips counts routings (token, layer) whose expert sets differ.
+func routeFlips(a, b map[int][][]int) (flips, total int) {
+	for l, ra := range a {
+		for t, ids := range ra {
+			total++
+			if t >= len(b[l]) || !sameSet(ids, b[l][t]) {
+				flips++
+			}
+		}
+	}
+	return flips, total
+}
+
+func sameSet(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			found = found || x == y
+		}
+		if !found {
 			return false
 		}
 	}

@@ -77,6 +77,7 @@ func loadGPTOSS(l *loader) (graph, error) {
 				scale: float32(1 / math.Sqrt(float64(hd))),
 			},
 			moe: moe{
+				layer:    i,
 				gateInp:  l.tensor(blk(i, "ffn_gate_inp.weight"), d, nExp),
 				gateInpB: l.optVec(blk(i, "ffn_gate_inp.bias"), nExp),
 				gate:     l.tensor(blk(i, "ffn_gate_exps.weight"), d, ff, nExp),

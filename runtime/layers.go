@@ -98,6 +98,7 @@ type router func(logits []float32, ids []int, w []float32)
 
 // moe is a routed mixture of experts with stacked expert tensors {in, ff, E}.
 type moe struct {
+	layer               int
 	gateInp             *Tensor
 	gateInpB            []float32
 	gate, up, down      *Tensor
@@ -121,6 +122,9 @@ func (p *moe) run(e *exec, x []float32, n int) []float32 {
 	ws := make([]float32, n*p.nUsed)
 	for t := 0; t < n; t++ {
 		p.route(logits[t*p.nExpert:(t+1)*p.nExpert], ids[t*p.nUsed:(t+1)*p.nUsed], ws[t*p.nUsed:(t+1)*p.nUsed])
+	}
+	if e.onRoute != nil {
+		e.onRoute(p.layer, p.nExpert, p.nUsed, ids)
 	}
 	out := make([]float32, n*d)
 	// Per expert: which tokens (and with which weight) chose it.

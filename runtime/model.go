@@ -139,6 +139,9 @@ func (m *Model) Tensor(name string) (*Tensor, bool) {
 type exec struct {
 	m   *Model
 	err error
+	// onRoute, if set, sees every routing decision: the chosen expert ids of
+	// all tokens of a call (nUsed per token) in one MoE layer.
+	onRoute func(layer, nExpert, nUsed int, ids []int)
 }
 
 // mm is dst = t·x for n tokens, on t's device.

@@ -72,6 +72,7 @@ func loadPhiMoE(l *loader) (graph, error) {
 				scale: float32(1 / math.Sqrt(float64(hd))),
 			},
 			moe: moe{
+				layer:   i,
 				gateInp: l.tensor(blk(i, "ffn_gate_inp.weight"), d, nExp),
 				gate:    l.tensor(blk(i, "ffn_gate_exps.weight"), d, ff, nExp),
 				up:      l.tensor(blk(i, "ffn_up_exps.weight"), d, ff, nExp),

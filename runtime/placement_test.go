@@ -116,3 +116,35 @@ func TestPlacementManifest(t *testing.T) {
 		t.Error("loading a GPU placement without a GPU backend succeeded")
 	}
 }
+
+// TestRoutingProfile records expert choices over the fixture prompt: every
+// MoE layer sees each token pick expert_used_count distinct experts.
+func TestRoutingProfile(t *testing.T) {
+	f := convertFixture(t, "gpt-oss", "f32")
+	ref, _ := readFixtureRef(t, "gpt-oss")
+	m, err := Load(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.NewSession(0)
+	s.RecordRouting()
+	if _, err := s.Eval(ref.PromptIDs, false); err != nil {
+		t.Fatal(err)
+	}
+	p := s.Profile()
+	if len(p.Layers) != m.NLayer || p.Tokens != int64(len(ref.PromptIDs)) {
+		t.Fatalf("profile has %d layers and %d tokens, want %d and %d", len(p.Layers), p.Tokens, m.NLayer, len(ref.PromptIDs))
+	}
+	for _, l := range p.Layers {
+		var sum int64
+		for _, c := range l.Counts {
+			if c > int64(len(ref.PromptIDs)) {
+				t.Errorf("layer %d: an expert chosen %d times for %d tokens", l.Layer, c, len(ref.PromptIDs))
+			}
+			sum += c
+		}
+		if sum != 2*int64(len(ref.PromptIDs)) {
+			t.Errorf("layer %d: %d choices, want %d", l.Layer, sum, 2*len(ref.PromptIDs))
+		}
+	}
+}

@@ -24,10 +24,13 @@ func (c *kvLayer) grow(n int) {
 // Session is one sequence being generated: the KV cache and the position.
 // A session is not safe for concurrent use; kernels inside it use all cores.
 type Session struct {
-	m     *Model
-	kv    []kvLayer
-	pos   int
-	limit int
+	m       *Model
+	onRoute func(layer, nExpert, nUsed int, ids []int)
+	counts  map[int][]int64 // expert selection counts per MoE layer
+	nUsed   map[int]int
+	kv      []kvLayer
+	pos     int
+	limit   int
 }
 
 // NewSession starts an empty sequence of at most maxCtx positions (≤ 0: the
@@ -73,7 +76,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 	for i := range s.kv {
 		s.kv[i].grow(s.pos + n)
 	}
-	e := &exec{m: s.m}
+	e := &exec{m: s.m, onRoute: s.onRoute}
 	h := s.m.g.forward(e, s, tokens, s.pos)
 	if e.err != nil {
 		return nil, e.err
