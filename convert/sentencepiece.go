@@ -310,7 +310,9 @@ func (r *pbReader) done() bool { return r.off >= len(r.buf) }
 func (r *pbReader) varint() (uint64, error) {
 	start := r.off
 	var v uint64
-	for i := 0; i < 10; i++ {
+	// The 10th byte either ends the value (0 or 1) or overflows, so the loop
+	// always returns.
+	for i := 0; ; i++ {
 		if r.off >= len(r.buf) {
 			return 0, errTruncated
 		}
@@ -324,7 +326,6 @@ func (r *pbReader) varint() (uint64, error) {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("varint at byte %d is longer than 10 bytes", start)
 }
 
 func (r *pbReader) key() (field uint64, wire int, err error) {
