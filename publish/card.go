@@ -118,7 +118,7 @@ func writeMemory(b *strings.Builder, m *Manifest) {
 	}
 	b.WriteString("## Memory\n\n")
 	b.WriteString("What gguftool's planner computes for each file (weights, KV cache in f16, compute buffers " +
-		"and the planner's reserve for the CUDA context), in GiB rounded up. \"Experts in CPU memory\" keeps every " +
+		"and the planner's reserve for the CUDA context), rounded up. \"Experts in CPU memory\" keeps every " +
 		"routed-expert tensor (`*_exps`) in RAM and everything else on the GPU, like llama.cpp's `--cpu-moe`; " +
 		"\"everything on the GPU\" offloads all layers (token embeddings always stay in RAM, as in llama.cpp).\n\n")
 	b.WriteString("| Model | Context | VRAM, experts in CPU memory | RAM, experts in CPU memory | VRAM, everything on the GPU | RAM, everything on the GPU |\n")
@@ -126,7 +126,7 @@ func writeMemory(b *strings.Builder, m *Manifest) {
 	for _, mod := range m.Models {
 		for _, mem := range mod.Memory {
 			fmt.Fprintf(b, "| `%s` | %d | %s | %s | %s | %s |\n", mod.Name, mem.Context,
-				FormatGiB(mem.VRAMExpertsOnCPU), FormatGiB(mem.HostExpertsOnCPU), FormatGiB(mem.VRAMAllOnGPU), FormatGiB(mem.HostAllOnGPU))
+				FormatMem(mem.VRAMExpertsOnCPU), FormatMem(mem.HostExpertsOnCPU), FormatMem(mem.VRAMAllOnGPU), FormatMem(mem.HostAllOnGPU))
 		}
 	}
 	b.WriteString("\n")
@@ -150,7 +150,7 @@ func writeHowToRun(b *strings.Builder, m *Manifest) {
 		b.WriteString("```\n\n")
 		if mod.Run != nil {
 			fmt.Fprintf(b, "llama.cpp, with the placement gguftool plans for %s of VRAM (%s on the GPU):\n\n```sh\n",
-				gibFlag(mod.Run.VRAM), FormatGiB(mod.Run.GPUBytes))
+				gibFlag(mod.Run.VRAM), FormatMem(mod.Run.GPUBytes))
 			fmt.Fprintf(b, "llama-cli -m %s %s\n```\n\n", first, joinArgs(withContext(mod.Run.LlamaCppArgs, ctx)))
 		} else {
 			fmt.Fprintf(b, "llama.cpp, every routed expert in CPU memory:\n\n```sh\nllama-cli -m %s -c %d -ngl 999 --cpu-moe\n```\n\n", first, ctx)

@@ -206,9 +206,11 @@ func stripOffsets(ts []gguf.TensorInfo) []gguf.TensorInfo {
 	return out
 }
 
-// planModel asks the planner for the card's figures: the three placements at
-// each context, and the placement at the smallest budget that keeps every
-// expert in CPU memory at the first context, for the "how to run" commands.
+// planModel asks the planner for the card's figures: the placements at each
+// context, and for the "how to run" commands the placement at the smallest
+// budget (in whole MiB) that the planner accepts at the first context, which
+// keeps every routed expert in CPU memory: the small-GPU case the release is
+// for.
 func planModel(opts Options, f *gguf.File, mod *Model) error {
 	for _, c := range opts.Contexts {
 		mem, err := opts.Planner.Memory(f, c)
@@ -221,10 +223,10 @@ func planModel(opts Options, f *gguf.File, mod *Model) error {
 	if len(mod.Memory) == 0 {
 		return nil
 	}
-	budget := roundUp(mod.Memory[0].VRAMExpertsOnCPU, 256<<20)
+	budget := roundUp(mod.Memory[0].VRAMExpertsOnCPU, 1<<20)
 	p, err := opts.Planner.Place(f, mod.Memory[0].Context, budget)
 	if err != nil {
-		return fmt.Errorf("planner at %s: %w", FormatGiB(budget), err)
+		return fmt.Errorf("planner at %s: %w", FormatMem(budget), err)
 	}
 	mod.Run = &p
 	return nil
@@ -370,7 +372,7 @@ func repoOrPlaceholder(m *Manifest) string {
 	if m.Repo != "" {
 		return m.Repo
 	}
-	name := m.Models[0].Name
+	name := m.Models[0].Name + "-GGUF"
 	if len(m.BaseModel) > 0 {
 		_, n, _ := strings.Cut(m.BaseModel[0], "/")
 		name = n + "-GGUF"

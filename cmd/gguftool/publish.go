@@ -9,9 +9,13 @@ import (
 	"syscall"
 
 	"github.com/gguftool/gguftool/internal/atomicfile"
+	"github.com/gguftool/gguftool/planner"
 	"github.com/gguftool/gguftool/publish"
 	"github.com/spf13/cobra"
 )
+
+// hubMaxFile is the largest file the HuggingFace Hub stores (50 GB).
+const hubMaxFile = 50_000_000_000
 
 // exitInterrupted is the documented exit code of an interrupted run.
 const exitInterrupted = 130
@@ -53,7 +57,7 @@ uploads the folder with the Hub CLI is printed at the end; nothing is sent anywh
 	f.StringVar(&o.source, "source", "", "safetensors checkpoint folder the models were converted from")
 	f.StringVar(&o.baseModel, "base-model", "", "base model's Hub id ORG/NAME (default: from --source or the GGUF)")
 	f.StringVar(&o.repo, "repo", "", "Hub repository ORG/NAME the folder is for (used in the upload command)")
-	f.StringVar(&o.splitMaxSize, "split-max-size", "48GB", "largest file; bigger models are split (GB = 1e9 B, GiB = 2^30 B)")
+	f.StringVar(&o.splitMaxSize, "split-max-size", "48GB", "largest file; bigger models are split (48GB = 48e9 B; 2GiB or 2G = 2^31 B)")
 	f.StringVar(&o.bench, "bench", "", "a 'gguftool bench --json' result to show on the card")
 	f.BoolVar(&o.force, "force", false, "replace a non-empty output folder")
 	return cmd
@@ -63,9 +67,16 @@ func runPublish(cmd *cobra.Command, models []string, o *publishOptions) error {
 	if o.out == "" {
 		return usageError("publish: -o DIR is required")
 	}
-	maxSize, err := publish.ParseSize(o.splitMaxSize)
+	maxSize, err := planner.ParseSize(o.splitMaxSize)
 	if err != nil {
 		return usageError("--split-max-size: %v", err)
+	}
+	if maxSize <= 0 {
+		return usageError("--split-max-size must be positive, got %q", o.splitMaxSize)
+	}
+	if maxSize > hubMaxFile {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: --split-max-size %s is above the Hub's %s limit per file; uploads of larger files fail\n",
+			publish.FormatSize(maxSize), publish.FormatSize(hubMaxFile))
 	}
 	var total int64
 	for _, m := range models {
