@@ -441,7 +441,11 @@ func llamaCppArgs(hp *HParams, st []state, byLayer map[int][]expertTensor, moeLa
 	}
 	sort.Ints(pl)
 	for _, l := range pl {
-		ot = append(ot, fmt.Sprintf(`blk\.%d\.ffn_(%s)_exps=CPU`, l, strings.Join(partial[l], "|")))
+		roles := strings.Join(partial[l], "|")
+		if len(partial[l]) > 1 {
+			roles = "(" + roles + ")"
+		}
+		ot = append(ot, fmt.Sprintf(`blk\.%d\.ffn_%s_exps=CPU`, l, roles))
 	}
 	if len(cpuLayers) > 0 && !prefix {
 		ids := make([]string, len(cpuLayers))
