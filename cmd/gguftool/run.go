@@ -11,6 +11,7 @@ import (
 
 	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/internal/atomicfile"
+	"github.com/gguftool/gguftool/planner"
 	"github.com/gguftool/gguftool/runtime"
 	"github.com/gguftool/gguftool/runtime/kernels"
 	"github.com/gguftool/gguftool/runtime/npy"
@@ -22,20 +23,22 @@ func init() { register(newRunCmd) }
 
 // runOptions are the flags of `gguftool run`.
 type runOptions struct {
-	prompt    string
-	nPredict  int
-	chat      bool
-	temp      float64
-	topK      int
-	topP      float64
-	seed      uint64
-	tokens    string
-	logitsOut string
-	force     bool
-	json      bool
-	ctx       int
-	threads   int
-	noSIMD    bool
+	prompt     string
+	nPredict   int
+	chat       bool
+	temp       float64
+	topK       int
+	topP       float64
+	seed       uint64
+	tokens     string
+	logitsOut  string
+	force      bool
+	json       bool
+	ctx        int
+	threads    int
+	noSIMD     bool
+	plan       string
+	profileOut string
 }
 
 func newRunCmd() *cobra.Command {
@@ -67,6 +70,8 @@ greedy. --json prints one object at the end with exact token counts and measured
 	f.IntVar(&o.ctx, "ctx", 0, "context size (default: prompt + n-predict)")
 	f.IntVar(&o.threads, "threads", 0, "CPU threads for the kernels (default: all cores)")
 	f.BoolVar(&o.noSIMD, "no-simd", false, "use the portable Go kernels instead of SIMD")
+	f.StringVar(&o.plan, "plan", "", "placement manifest from `gguftool plan` (weights on each device)")
+	f.StringVar(&o.profileOut, "profile-out", "", "write the expert routing counts as a usage profile for `gguftool plan --profile`")
 	return cmd
 }
 
@@ -121,9 +126,12 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 	if o.nPredict < 0 || o.temp < 0 || o.topP <= 0 || o.topK < 0 || o.threads < 0 {
 		return usageError("-n, --temp, --top-k and --threads must be ≥ 0 and --top-p > 0")
 	}
-	if o.logitsOut != "" && !o.force {
-		if _, err := os.Stat(o.logitsOut); err == nil {
-			return fmt.Errorf("%s: %w", o.logitsOut, atomicfile.ErrExists)
+	// Refuse existing outputs before spending time on the model.
+	for _, out := range []string{o.logitsOut, o.profileOut} {
+		if out != "" && !o.force {
+			if _, err := os.Stat(out); err == nil {
+				return fmt.Errorf("%s: %w", out, atomicfile.ErrExists)
+			}
 		}
 	}
 	if o.threads > 0 {
@@ -137,7 +145,17 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 		return err
 	}
 	defer f.Close()
-	model, err := runtime.Load(f, runtime.Options{})
+	var lopts runtime.Options
+	if o.plan != "" {
+		man, err := planner.Load(o.plan)
+		if err != nil {
+			return err
+		}
+		if lopts.Placement, err = runtime.PlacementFromManifest(man, f); err != nil {
+			return fmt.Errorf("%s: %w", o.plan, err)
+		}
+	}
+	model, err := runtime.Load(f, lopts)
 	if err != nil {
 		return err
 	}
@@ -174,6 +192,9 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 		ctx = len(prompt) + o.nPredict
 	}
 	sess := model.NewSession(ctx)
+	if o.profileOut != "" {
+		sess.RecordRouting()
+	}
 	out := cmd.OutOrStdout()
 	stream := &textStream{w: out, tok: tok}
 	gen := runtime.GenerateOptions{
@@ -204,6 +225,11 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 	ids, st, err := sess.Generate(prompt, gen)
 	if err != nil {
 		return err
+	}
+	if o.profileOut != "" {
+		if err := writeProfile(o.profileOut, o.force, sess.Profile()); err != nil {
+			return err
+		}
 	}
 	if !o.json {
 		stream.flush()
@@ -239,6 +265,19 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 }
 
 func ms(s float64) float64 { return s * 1000 }
+
+// writeProfile writes a usage profile atomically.
+func writeProfile(path string, force bool, p *planner.Profile) error {
+	f, err := atomicfile.Create(path, force)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Abort()
+	if err := writeJSON(f, p); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Commit()
+}
 
 // textStream prints generated text as it comes, holding back an incomplete
 // UTF-8 sequence until the token that completes it.
