@@ -116,6 +116,53 @@ func cat(parts ...[]byte) []byte {
 	return out
 }
 
+// TestSentencePieceAgainstLibrary compares the reader with SentencePiece
+// itself on models trained by spm_train with different options (BPE with
+// byte fallback, user-defined and control symbols, a normalization charsmap;
+// unigram with custom special ids): every piece, score and the token type
+// llama.cpp derives from SentencePieceProcessor (testdata/tokenizers/spm).
+func TestSentencePieceAgainstLibrary(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "testdata", "tokenizers", "spm")
+	for _, name := range []string{"bpe_bytefallback", "unigram_identity"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := readSentencePieceModel(filepath.Join(dir, name+".model"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, name+".expected.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want struct {
+				UnkID  int32    `json:"unk_id"`
+				BosID  int32    `json:"bos_id"`
+				EosID  int32    `json:"eos_id"`
+				PadID  int32    `json:"pad_id"`
+				Pieces [][3]any `json:"pieces"`
+			}
+			dec := json.NewDecoder(strings.NewReader(string(data)))
+			dec.UseNumber()
+			if err := dec.Decode(&want); err != nil {
+				t.Fatal(err)
+			}
+			if got := [4]int32{m.UnkID, m.BosID, m.EosID, m.PadID}; got != [4]int32{want.UnkID, want.BosID, want.EosID, want.PadID} {
+				t.Errorf("unk/bos/eos/pad ids %v, SentencePiece says %v", got, [4]int32{want.UnkID, want.BosID, want.EosID, want.PadID})
+			}
+			if len(m.Pieces) != len(want.Pieces) {
+				t.Fatalf("%d pieces, SentencePiece has %d", len(m.Pieces), len(want.Pieces))
+			}
+			for i, w := range want.Pieces {
+				p := m.Pieces[i]
+				score, _ := w[1].(json.Number).Float64()
+				typ, _ := w[2].(json.Number).Int64()
+				if p.Piece != w[0] || float64(p.Score) != score || int64(spTokenType(p.Type)) != typ {
+					t.Errorf("piece %d: %q %v type %d, SentencePiece: %q %v type %d", i, p.Piece, p.Score, spTokenType(p.Type), w[0], score, typ)
+				}
+			}
+		})
+	}
+}
+
 func validTestModel() *spModel {
 	return &spModel{
 		Pieces:    []spPiece{{"<unk>", 0, spUnknown}, {"<s>", 0, spControl}, {"▁a", -1.5, spNormal}, {"<0x41>", 0, spByte}},

@@ -49,19 +49,7 @@ func spmTokenizerMetadata(dir string, opts TokenizerOptions) ([]gguf.KV, error) 
 		tokens[i], scores[i], types[i] = fmt.Sprintf("[PAD%d]", i), spPadScore, tokenUnused
 	}
 	for i, p := range sp.Pieces {
-		tokens[i], scores[i] = p.Piece, p.Score
-		switch p.Type {
-		case spUnknown:
-			types[i] = tokenUnknown
-		case spControl:
-			types[i] = tokenControl
-		case spUnused:
-			types[i] = tokenUnused
-		case spByte:
-			types[i] = tokenByte
-		default: // NORMAL, and USER_DEFINED pieces too
-			types[i] = tokenNormal
-		}
+		tokens[i], scores[i], types[i] = p.Piece, p.Score, spTokenType(p.Type)
 	}
 	setAdded := func(source string, id int64, text string, typ int32) error {
 		if id < 0 || id >= int64(n) {
@@ -164,6 +152,23 @@ func spmTokenizerMetadata(dir string, opts TokenizerOptions) ([]gguf.KV, error) 
 		return nil, err
 	}
 	return l.kvs, nil
+}
+
+// spTokenType maps a piece type to the GGUF token type the way llama.cpp
+// does through SentencePieceProcessor's IsUnknown/IsControl/IsUnused/IsByte:
+// USER_DEFINED pieces have none of those and become NORMAL.
+func spTokenType(t int32) int32 {
+	switch t {
+	case spUnknown:
+		return tokenUnknown
+	case spControl:
+		return tokenControl
+	case spUnused:
+		return tokenUnused
+	case spByte:
+		return tokenByte
+	}
+	return tokenNormal
 }
 
 // jsonMember is one member of a JSON object, in file order.
