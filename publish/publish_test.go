@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"flag"
 	"os"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
