@@ -18,16 +18,21 @@ func makeQXQuants(nmax int, x []float32, L []uint8) float32 {
 		clear(L)
 		return 0
 	}
+	// w = x², and w·x, are the same float32 products in every pass.
+	var w, wx [32]float32
+	for i, v := range x {
+		w[i] = float32(v * v)
+		wx[i] = float32(w[i] * v)
+	}
 	fnmax := float32(nmax)
 	iscale := -fnmax / max
 	var sumlx, suml2 float32
 	for i, v := range x {
 		l := clampInt(nearestInt(float32(iscale*v)), -nmax, nmax-1)
 		L[i] = uint8(l + nmax)
-		w := float32(v * v)
 		fl := float32(l)
-		sumlx += float32(float32(w*v) * fl)
-		suml2 += float32(float32(w*fl) * fl)
+		sumlx += float32(wx[i] * fl)
+		suml2 += float32(float32(w[i]*fl) * fl)
 	}
 	var scale float32
 	if suml2 != 0 {
@@ -40,12 +45,11 @@ func makeQXQuants(nmax int, x []float32, L []uint8) float32 {
 		}
 		iscale = -(fnmax + float32(0.1*float32(is))) / max
 		sumlx, suml2 = 0, 0
-		for _, v := range x {
+		for i, v := range x {
 			l := clampInt(nearestInt(float32(iscale*v)), -nmax, nmax-1)
-			w := float32(v * v)
 			fl := float32(l)
-			sumlx += float32(float32(w*v) * fl)
-			suml2 += float32(float32(w*fl) * fl)
+			sumlx += float32(wx[i] * fl)
+			suml2 += float32(float32(w[i]*fl) * fl)
 		}
 		if suml2 > 0 && float32(sumlx*sumlx) > float32(best*suml2) {
 			for i, v := range x {
@@ -103,11 +107,17 @@ func makeQKX2Quants(nmax int, x, w []float32, L, Laux []uint8, rmin, rdelta floa
 	if nstep < 1 {
 		return scale, -min
 	}
+	// x - min is the same float32 difference in every pass until a better
+	// fit replaces min (the reference keeps searching from the new min).
+	var xm [32]float32
+	for i := 0; i < n; i++ {
+		xm[i] = x[i] - min
+	}
 	for is := 0; is <= nstep; is++ {
 		iscale = (float32(rmin+float32(rdelta*float32(is))) + fnmax) / (max - min)
 		var sumL, sumL2, sumXL float32
 		for i := 0; i < n; i++ {
-			l := clampInt(nearestInt(float32(iscale*(x[i]-min))), 0, nmax)
+			l := clampInt(nearestInt(float32(iscale*xm[i])), 0, nmax)
 			Laux[i] = uint8(l)
 			fl := float32(l)
 			wl := float32(w[i] * fl)
@@ -138,6 +148,9 @@ func makeQKX2Quants(nmax int, x, w []float32, L, Laux []uint8, rmin, rdelta floa
 				bestErr = curErr
 				scale = thisScale
 				min = thisMin
+				for i := 0; i < n; i++ {
+					xm[i] = x[i] - min
+				}
 			}
 		}
 	}

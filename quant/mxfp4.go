@@ -20,13 +20,25 @@ func e8m0Half(e uint8) float32 {
 	return math.Float32frombits(uint32(e-1) << 23)
 }
 
-// bestMXFP4 returns the code nearest to x at scale d; the first of equal
-// distances wins, so +0 beats -0 and ties go to the lower code.
-func bestMXFP4(x, d float32) byte {
+// mxfp4Grid is kvalues_mxfp4[i]·d for one block, computed once per block
+// rather than per element (the same float32 products).
+type mxfp4Grid [16]float32
+
+func newMXFP4Grid(d float32) *mxfp4Grid {
+	var g mxfp4Grid
+	for i, k := range kvaluesMXFP4 {
+		g[i] = float32(k) * d
+	}
+	return &g
+}
+
+// best returns the code nearest to x; the first of equal distances wins,
+// so +0 beats -0 and ties go to the lower code.
+func (g *mxfp4Grid) best(x float32) byte {
 	best := 0
-	bestErr := absf(float32(float32(kvaluesMXFP4[0])*d) - x)
+	bestErr := absf(g[0] - x)
 	for i := 1; i < 16; i++ {
-		if err := absf(float32(float32(kvaluesMXFP4[i])*d) - x); err < bestErr {
+		if err := absf(g[i] - x); err < bestErr {
 			best, bestErr = i, err
 		}
 	}
@@ -50,10 +62,10 @@ func quantizeMXFP4(dst []byte, src []float32) {
 			fl := float32(math.Floor(float64(float32(math.Log2(float64(amax))))))
 			e = uint8(int32(fl - 2 + 127))
 		}
-		d := e8m0Half(e)
+		g := newMXFP4Grid(e8m0Half(e))
 		y[0] = e
 		for j := 0; j < 16; j++ {
-			y[1+j] = bestMXFP4(x[j], d) | bestMXFP4(x[16+j], d)<<4
+			y[1+j] = g.best(x[j]) | g.best(x[16+j])<<4
 		}
 	}
 }
