@@ -101,3 +101,31 @@ func ExampleTokenizer_Encode() {
 	fmt.Println(len(ids) > 0, tok.TokenPiece(ids[0]))
 	// Output: true <|start|>
 }
+
+// TestFixtureChatTemplates renders each fixture's template through the
+// tokenizer (special token texts come from the vocabulary) and checks the
+// tokens: the rendered prompt must parse its special tokens.
+func TestFixtureChatTemplates(t *testing.T) {
+	want := map[string]string{
+		"gpt-oss":          "<|start|>system<|message|>Be brief.<|end|><|start|>user<|message|>Hi there<|end|><|start|>assistant",
+		"deepseek-moe":     "<｜begin of sentence｜>Be brief.\n\nUser: Hi there\n\nAssistant:",
+		"deepseek-v2-lite": "<｜begin▁of▁sentence｜>Be brief.\n\nUser: Hi there\n\nAssistant:",
+		"phimoe":           "<|system|>\nBe brief.<|end|>\n<|user|>\nHi there<|end|>\n<|assistant|>\n",
+	}
+	msgs := []Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi there"}}
+	for _, name := range fixtureNames() {
+		tok, _ := loadFixture(t, name)
+		got, err := tok.RenderChat(msgs, true)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got != want[name] {
+			t.Errorf("%s:\n got %q\nwant %q", name, got, want[name])
+		}
+		ids := tok.Encode(got, true, true)
+		if !slices.ContainsFunc(ids, tok.IsControl) {
+			t.Errorf("%s: no control token in %v", name, ids)
+		}
+	}
+}

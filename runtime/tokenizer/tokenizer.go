@@ -68,6 +68,7 @@ type Tokenizer struct {
 	addSpacePrefix          bool
 
 	chatTemplate string
+	chat         chatTemplate // parsed on first use
 
 	// trace, when set (tests only), sees every merge: its rank (BPE) or -1
 	// (SPM), and the id it produced.
