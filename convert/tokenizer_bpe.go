@@ -17,7 +17,8 @@ import (
 const maxTokVocab = 1 << 30
 
 // tokenizerJSON is the part of a HuggingFace tokenizer.json the converter
-// reads. Loosely typed sections stay as decoded JSON (numbers as json.Number).
+// reads. Loosely typed sections stay as decoded JSON (numbers as float64,
+// which only the post-processor comparisons see).
 type tokenizerJSON struct {
 	path string
 
@@ -73,10 +74,8 @@ func readTokenizerJSON(path string) (*tokenizerJSON, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%s: not valid UTF-8", path)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	t := &tokenizerJSON{path: path}
-	if err := dec.Decode(t); err != nil {
+	if err := json.Unmarshal(data, t); err != nil {
 		return nil, fmt.Errorf("%s: invalid tokenizer.json: %w", path, err)
 	}
 	return t, nil
@@ -91,6 +90,27 @@ func (t *tokenizerJSON) mergeStrings() ([]string, error) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
 	}
+	// Fast path: the whole list in one form, decoded straight into strings.
+	if raw[0] == '[' && bytes.HasPrefix(bytes.TrimLeft(raw[1:], " \t\r\n"), []byte("[")) {
+		var pairs [][]string
+		if err := json.Unmarshal(raw, &pairs); err == nil {
+			out := make([]string, len(pairs))
+			for i, p := range pairs {
+				if len(p) != 2 {
+					return nil, fmt.Errorf("%s: model.merges[%d]: expected a pair of strings, got %d strings", t.path, i, len(p))
+				}
+				out[i] = strings.ReplaceAll(p[0], " ", "\u0120") + " " + strings.ReplaceAll(p[1], " ", "\u0120")
+			}
+			return out, nil
+		}
+	} else {
+		var out []string
+		if err := json.Unmarshal(raw, &out); err == nil {
+			return out, nil
+		}
+	}
+	// Slow path, for a precise error: find the entry that breaks the form of
+	// the first one.
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
 		return nil, fmt.Errorf("%s: model.merges: expected a list: %w", t.path, err)
@@ -99,10 +119,10 @@ func (t *tokenizerJSON) mergeStrings() ([]string, error) {
 		return nil, nil
 	}
 	pairForm := bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("["))
-	out := make([]string, len(items))
 	for i, it := range items {
 		if !pairForm {
-			if err := json.Unmarshal(it, &out[i]); err != nil {
+			var s string
+			if err := json.Unmarshal(it, &s); err != nil {
 				return nil, fmt.Errorf("%s: model.merges[%d]: expected a string like the first merge: %w", t.path, i, err)
 			}
 			continue
@@ -111,9 +131,8 @@ func (t *tokenizerJSON) mergeStrings() ([]string, error) {
 		if err := json.Unmarshal(it, &pair); err != nil || len(pair) != 2 {
 			return nil, fmt.Errorf("%s: model.merges[%d]: expected a pair of strings like the first merge, got %.60s", t.path, i, it)
 		}
-		out[i] = strings.ReplaceAll(pair[0], " ", "\u0120") + " " + strings.ReplaceAll(pair[1], " ", "\u0120")
 	}
-	return out, nil
+	return nil, fmt.Errorf("%s: model.merges: unknown format", t.path)
 }
 
 // bpeTokenizerMetadata is llama.cpp's _set_vocab_gpt2: a byte-level BPE

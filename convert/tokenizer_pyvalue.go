@@ -25,6 +25,8 @@ func pyTruthy(v any) bool {
 	case json.Number:
 		f, err := x.Float64()
 		return err != nil || f != 0
+	case float64:
+		return x != 0
 	case []any:
 		return len(x) > 0
 	case map[string]any:
@@ -69,6 +71,8 @@ func pyNumber(v any) (float64, bool) {
 			return math.NaN(), true
 		}
 		return f, true
+	case float64:
+		return x, true
 	}
 	return 0, false
 }
