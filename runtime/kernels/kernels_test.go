@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -147,15 +148,17 @@ func TestMatVecAndMatMulAgainstFloat64(t *testing.T) {
 	for _, typ := range allTypes {
 		for _, shape := range [][2]int{{37, 256}, {300, 512}, {5, 2816}} {
 			m := quantized(t, typ, shape[0], shape[1], uint64(shape[0]))
-			const n = 5
-			x := randFloats(r, n*m.Cols, 1)
+			x := randFloats(r, 9*m.Cols, 1)
 			got := make([]float32, m.Rows)
 			MatVec(got, m, x)
 			checkClose(t, typ.String()+" MatVec", got, naiveMatVec(m, x), 1e-5)
-			gotN := make([]float32, n*m.Rows)
-			MatMul(gotN, m, x, n)
-			for j := 0; j < n; j++ {
-				checkClose(t, typ.String()+" MatMul", gotN[j*m.Rows:(j+1)*m.Rows], naiveMatVec(m, x[j*m.Cols:]), 1e-5)
+			// n ≤ fusedMaxTokens takes the fused path, larger n the tiled one.
+			for _, n := range []int{2, fusedMaxTokens, 9} {
+				gotN := make([]float32, n*m.Rows)
+				MatMul(gotN, m, x, n)
+				for j := 0; j < n; j++ {
+					checkClose(t, fmt.Sprintf("%s MatMul n=%d", typ, n), gotN[j*m.Rows:(j+1)*m.Rows], naiveMatVec(m, x[j*m.Cols:]), 1e-5)
+				}
 			}
 		}
 	}

@@ -131,6 +131,30 @@ func MatVec(dst []float32, m Mat, x []float32) {
 	})
 }
 
+// fusedMaxTokens is the largest batch for which MatMul runs the fused row
+// kernels once per token instead of decoding rows into a tile: for the few
+// tokens an expert gets in a prefill, decoding costs more than it saves.
+const fusedMaxTokens = 4
+
+// matMulFused is MatMul by fused row·x kernels, row by row for every token.
+func matMulFused(dst []float32, m Mat, x []float32, n int, fused fusedDot) {
+	cols := m.Cols
+	xsums := make([][]float32, n)
+	if needsXSum(m.Type) {
+		for j := range xsums {
+			xsums[j] = groupSums(x[j*cols : (j+1)*cols])
+		}
+	}
+	parallelFor(m.Rows, grainRows(cols, n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := m.Row(r)
+			for j := 0; j < n; j++ {
+				dst[j*m.Rows+r] = fused(row, x[j*cols:(j+1)*cols], xsums[j], nil)
+			}
+		}
+	})
+}
+
 // matTile is how many weight rows MatMul dequantizes at once before sweeping
 // the activations; the tile stays in L1/L2 while every token reuses it.
 const matTile = 8
@@ -147,6 +171,10 @@ func MatMul(dst []float32, m Mat, x []float32, n int) {
 		panic(fmt.Sprintf("kernels: MatMul %d×%d with n=%d, x[%d], dst[%d]", m.Rows, m.Cols, n, len(x), len(dst)))
 	}
 	cols := m.Cols
+	if fused := fusedDots[m.Type]; fused != nil && n <= fusedMaxTokens {
+		matMulFused(dst, m, x, n, fused)
+		return
+	}
 	parallelFor(m.Rows, max(grainRows(cols, n), matTile), func(lo, hi int) {
 		var tile []float32
 		if m.Type != gguf.TypeF32 {
