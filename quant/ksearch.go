@@ -69,6 +69,7 @@ func makeQXQuants(nmax int, x []float32, L []uint8) float32 {
 // negated min.
 func makeQKX2Quants(nmax int, x, w []float32, L, Laux []uint8, rmin, rdelta float32, nstep int, useMAD bool) (float32, float32) {
 	n := len(x)
+	w, L, Laux = w[:n], L[:n], Laux[:n] // one bounds check here, none in the loops
 	min, max := x[0], x[0]
 	sumW := w[0]
 	sumX := float32(sumW * x[0])
