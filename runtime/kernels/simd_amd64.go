@@ -36,6 +36,7 @@ func SetSIMD(on bool) bool {
 			gguf.TypeQ5_K:  dotQ5KSIMD,
 			gguf.TypeQ6_K:  dotQ6KSIMD,
 			gguf.TypeBF16:  dotBF16SIMD,
+			gguf.TypeF16:   dotF16SIMD,
 		}
 		simdOn = true
 		return true

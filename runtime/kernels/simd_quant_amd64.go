@@ -100,3 +100,15 @@ func dotBF16SIMD(row []byte, x, _, _ []float32) float32 {
 	}
 	return s
 }
+
+//go:noescape
+func dotF16AVX2(row []byte, x []float32) float32
+
+func dotF16SIMD(row []byte, x, _, _ []float32) float32 {
+	n16 := len(x) &^ 15
+	s := dotF16AVX2(row[:2*n16], x[:n16])
+	for i := n16; i < len(x); i++ {
+		s += f16Table[binary.LittleEndian.Uint16(row[2*i:])] * x[i]
+	}
+	return s
+}

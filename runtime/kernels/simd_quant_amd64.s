@@ -316,3 +316,32 @@ bfdone:
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
 	RET
+
+// func dotF16AVX2(row []byte, x []float32) float32
+// x length a multiple of 16: two 8-wide accumulators.
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-52
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	SHRQ $4, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ CX, CX
+	JE f16done
+
+f16loop:
+	VCVTPH2PS (SI), Y2
+	VCVTPH2PS 16(SI), Y3
+	VFMADD231PS (DI), Y2, Y0
+	VFMADD231PS 32(DI), Y3, Y1
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ f16loop
+
+f16done:
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+48(FP)
+	RET
