@@ -479,3 +479,34 @@ func TestMergesPairFormEncodesSpaces(t *testing.T) {
 		t.Error("mixed merge forms accepted")
 	}
 }
+
+// FuzzBPETokenizerJSON: whatever tokenizer.json holds, the BPE path returns
+// metadata or an error, never panics (post-processor parsing included).
+func FuzzBPETokenizerJSON(f *testing.F) {
+	root := repoRoot(f)
+	for _, fx := range []string{"gpt-oss", "deepseek-moe"} {
+		if data, err := os.ReadFile(filepath.Join(root, "testdata", "fixtures", fx, "tokenizer.json")); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]}, "added_tokens": [{"id": 2, "content": "<s>", "special": true}],
+		"post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}], "pair": [{"SpecialToken": {"id": "<s>"}}]},
+		"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}}`))
+	f.Add([]byte(`{"model": {"vocab": {"a": 0}, "merges": ["a b", "c d"]}, "post_processor": {"type": "RobertaProcessing", "cls": [], "sep": "x"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := `{"bos_token": "<s>", "eos_token": {"content": "</s>"}, "add_eos_token": true, "chat_template": [{"name": "default", "template": "x"}, {"name": "tool use", "template": "y"}]}`
+		if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, vs := range []int{0, 2048} {
+			kvs, err := TokenizerMetadata(dir, TokenizerOptions{Arch: "deepseek2", VocabSize: vs, Pre: "gpt-2"})
+			if err == nil && len(kvs) == 0 {
+				t.Fatal("no error and no keys")
+			}
+		}
+	})
+}
