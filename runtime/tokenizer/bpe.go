@@ -16,10 +16,22 @@ func (t *Tokenizer) buildBPE(merges []string) error {
 			t.tokenID[s] = int32(i)
 		}
 	}
+	missing := 0
 	for b := range t.byteToken {
 		t.byteToken[b] = -1
 		if id, ok := t.tokenID[byteChar[b]]; ok {
 			t.byteToken[b] = id
+		} else {
+			missing++
+		}
+	}
+	// Every byte must have a token or some text cannot be encoded at all
+	// (llama.cpp aborts on such text, HuggingFace errors).
+	if missing > 0 {
+		for b := range t.byteToken {
+			if t.byteToken[b] < 0 {
+				return fmt.Errorf("tokenizer: tokenizer.ggml.tokens lacks the byte-level tokens of %d of the 256 bytes (first: %q for byte 0x%02x); not a byte-level BPE vocabulary", missing, byteChar[b], b)
+			}
 		}
 	}
 	t.merges = make(map[uint64]uint64, len(merges))
