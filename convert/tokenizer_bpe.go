@@ -217,18 +217,19 @@ func bpeTokens(tok *tokenizerJSON, cfg map[string]any, opts TokenizerOptions) ([
 	if n > maxTokVocab {
 		return nil, nil, fmt.Errorf("vocab_size %d exceeds the GGUF array limit of %d", n, maxTokVocab)
 	}
-	check := func(what string, id int64) error {
-		if id < 0 || id >= n {
-			return fmt.Errorf("%s: %s has id %d, outside 0..%d (config.json vocab_size %d)", tok.path, what, id, n-1, n)
-		}
-		return nil
+	sizeFrom := fmt.Sprintf("config.json vocab_size %d", n)
+	if opts.VocabSize == 0 {
+		sizeFrom = fmt.Sprintf("no vocab_size in config.json: the tokenizer's %d distinct tokens", n)
+	}
+	outside := func(what string, id int64) error {
+		return fmt.Errorf("%s: %s has id %d, outside 0..%d (%s)", tok.path, what, id, n-1, sizeFrom)
 	}
 
 	tokens := make([]string, n)
 	have := make([]bool, n)
 	for s, id := range vocab {
-		if err := check(fmt.Sprintf("token %q", s), id); err != nil {
-			return nil, nil, err
+		if id < 0 || id >= n {
+			return nil, nil, outside(fmt.Sprintf("token %q", s), id)
 		}
 		if have[id] && tokens[id] != s {
 			return nil, nil, fmt.Errorf("%s: model.vocab gives id %d to both %q and %q", tok.path, id, tokens[id], s)
@@ -236,8 +237,8 @@ func bpeTokens(tok *tokenizerJSON, cfg map[string]any, opts TokenizerOptions) ([
 		tokens[id], have[id] = s, true
 	}
 	for id, a := range addedByID {
-		if err := check(fmt.Sprintf("added token %q", a.Content), id); err != nil {
-			return nil, nil, err
+		if id < 0 || id >= n {
+			return nil, nil, outside(fmt.Sprintf("added token %q", a.Content), id)
 		}
 		// An added token wins over a model token with the same id, as the
 		// HF tokenizer's id → token lookup does.
