@@ -182,3 +182,25 @@ func addBias(x, b []float32, n int) {
 		kernels.Add(x[t*w:(t+1)*w], b)
 	}
 }
+
+// DecodeBytesPerToken is the number of weight bytes one decoded token reads:
+// every tensor whole, except one row of the token embedding and, of each
+// stacked expert tensor, the experts_used experts a token is routed to.
+func (m *Model) DecodeBytesPerToken() int64 {
+	nUsed, _ := m.File.Metadata.Int(m.Arch + ".expert_used_count")
+	_, hasOutput := m.tensors["output.weight"]
+	var total int64
+	for _, t := range m.tensors {
+		size := int64(t.Info.Size())
+		switch {
+		case t.Name == "token_embd.weight" && hasOutput: // else it is also the output head
+			total += size / int64(max(m.NVocab, 1))
+		case t.Info.IsExperts() && len(t.Info.Dims) >= 2:
+			e := int64(t.Info.Dims[len(t.Info.Dims)-1])
+			total += size / e * min(nUsed, e)
+		default:
+			total += size
+		}
+	}
+	return total
+}
