@@ -48,6 +48,12 @@ echo "== cuda package GPU tests"
 echo "== kernel tests"
 (cd cuda/ops && "$W/cudaops.test" -test.v -ptxdir "$W/ptx") | tee "$W/ops.log" | grep -vE "^(=== RUN|    gpu_test.go:[0-9]+: seed)"
 
+echo "== runtime GPU backend: fixtures hybrid vs CPU"
+if [ -x "$W/runtime-gpu.test" ]; then
+  (cd runtime/gpu && GGUFTOOL_PTX_DIR="$W/ptx" "$W/runtime-gpu.test" -test.v -test.run 'OnGPU|Fake') | tee "$W/rgpu.log" | grep -E "^(HYBRID|--- |FAIL|ok|PASS)|Error|error" | head -80
+  cat "$W/rgpu.log" >> "$W/ops.log"
+fi
+
 echo "== summary"
 grep -hE "^(GPUCHECK|GPUBW|CTXOVERHEAD|GPUDEVICE)" "$LOG" "$W/ops.log" | sort -u | grep -c PASS | sed 's/^/kernel checks passed: /'
 if grep -q -- "--- FAIL\|^FAIL" "$W/ops.log" "$LOG"; then

@@ -159,14 +159,132 @@ struct DeqQ6_K {  // 210 bytes: ql[128], qh[64], scales[16] (int8), d
     }
 };
 
-// FOR_EACH_WEIGHT_TYPE(X) expands X(name, decoder) for every weight type the
-// matrix and embedding kernels accept.
+// Unit decoders: unit(row, u, w) writes elements 32u..32u+31 of a row into
+// w[0..31]. The matrix kernels decode a whole unit per lane, so block
+// headers (scales, mins) are read once per 32 weights and the codes with
+// wide loads where the block layout keeps them aligned.
+__device__ __forceinline__ void unit_f32(const u8* row, int u, float* w) {
+    const float4* p = (const float4*)(row + (i64)u * 128);
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        float4 v = p[i];
+        w[4 * i] = v.x, w[4 * i + 1] = v.y, w[4 * i + 2] = v.z, w[4 * i + 3] = v.w;
+    }
+}
+
+__device__ __forceinline__ void unit_f16(const u8* row, int u, float* w) {
+    const uint4* p = (const uint4*)(row + (i64)u * 64);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        uint4 v = p[i];
+        u32 a[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            w[8 * i + 2 * j] = __half2float(__ushort_as_half((u16)(a[j] & 0xffff)));
+            w[8 * i + 2 * j + 1] = __half2float(__ushort_as_half((u16)(a[j] >> 16)));
+        }
+    }
+}
+
+__device__ __forceinline__ void unit_bf16(const u8* row, int u, float* w) {
+    const uint4* p = (const uint4*)(row + (i64)u * 64);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        uint4 v = p[i];
+        u32 a[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            w[8 * i + 2 * j] = __uint_as_float(a[j] << 16);
+            w[8 * i + 2 * j + 1] = __uint_as_float(a[j] & 0xffff0000u);
+        }
+    }
+}
+
+__device__ __forceinline__ void unit_q8_0(const u8* row, int u, float* w) {
+    const u8* b = row + (i64)u * 34;
+    float d = ld_half(b);
+    const u16* q = (const u16*)(b + 2);  // 34-byte blocks keep 2-byte alignment
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        u16 v = q[i];
+        w[2 * i] = d * (float)(i8)(v & 0xff);
+        w[2 * i + 1] = d * (float)(i8)(v >> 8);
+    }
+}
+
+__device__ __forceinline__ void unit_mxfp4(const u8* row, int u, float* w) {
+    const u8* b = row + (i64)u * 17;
+    float d = e8m0_half(b[0]);
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        u8 q = b[1 + i];
+        w[i] = kvalues_mxfp4[q & 15] * d;
+        w[i + 16] = kvalues_mxfp4[q >> 4] * d;
+    }
+}
+
+// Q4_K/Q5_K: unit u is sub-block j = u % 8 of super-block u / 8; its codes
+// are the low (j even) or high (j odd) nibbles of qs[32·(j/2) .. +31].
+template <bool Q5>
+__device__ __forceinline__ void unit_q45_k(const u8* row, int u, float* w) {
+    const int size = Q5 ? 176 : 144, qs_off = Q5 ? 48 : 16;
+    const u8* b = row + (i64)(u >> 3) * size;
+    int j = u & 7, c = j >> 1, hi = j & 1;
+    int sc, m;
+    scale_min_k4(j, b + 4, &sc, &m);
+    float d = ld_half(b) * (float)sc, mn = ld_half(b + 2) * (float)m;
+    const uint4* q = (const uint4*)(b + qs_off + 32 * c);  // 16-byte aligned in both layouts
+    uint4 q0 = q[0], q1 = q[1];
+    u32 qa[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
+    u32 ha[8];
+    if (Q5) {
+        const uint4* h = (const uint4*)(b + 16);
+        uint4 h0 = h[0], h1 = h[1];
+        ha[0] = h0.x, ha[1] = h0.y, ha[2] = h0.z, ha[3] = h0.w, ha[4] = h1.x, ha[5] = h1.y, ha[6] = h1.z, ha[7] = h1.w;
+    }
+#pragma unroll
+    for (int l = 0; l < 32; l++) {
+        u32 byte = (qa[l >> 2] >> (8 * (l & 3))) & 0xff;
+        int L = hi ? (byte >> 4) : (byte & 15);
+        if (Q5) L |= (((ha[l >> 2] >> (8 * (l & 3))) >> (2 * c + hi)) & 1) << 4;
+        w[l] = d * (float)L - mn;
+    }
+}
+
+__device__ __forceinline__ void unit_q4_k(const u8* row, int u, float* w) { unit_q45_k<false>(row, u, w); }
+__device__ __forceinline__ void unit_q5_k(const u8* row, int u, float* w) { unit_q45_k<true>(row, u, w); }
+
+// Q6_K: unit u covers elements 32j..32j+31 (j = u % 8) of super-block u / 8:
+// half n = j / 4, quarter q = j % 4; two int8 scales (16 elements each).
+__device__ __forceinline__ void unit_q6_k(const u8* row, int u, float* w) {
+    const u8* b = row + (i64)(u >> 3) * 210;
+    int j = u & 7, n = j >> 2, quad = j & 3;
+    float d = ld_half(b + 208);
+    float s0 = d * (float)(i8)b[192 + 2 * j], s1 = d * (float)(i8)b[192 + 2 * j + 1];
+    const u16* ql = (const u16*)(b + 64 * n + 32 * (quad & 1));  // 210-byte blocks keep 2-byte alignment
+    const u16* qh = (const u16*)(b + 128 + 32 * n);
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        u16 lo2 = ql[i], hi2 = qh[i];
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            int l = 2 * i + k;
+            int lb = (lo2 >> (8 * k)) & 0xff, hb = (hi2 >> (8 * k)) & 0xff;
+            int low = quad >= 2 ? (lb >> 4) : (lb & 15);
+            int L = low | (((hb >> (2 * quad)) & 3) << 4);
+            w[l] = (l < 16 ? s0 : s1) * (float)(L - 32);
+        }
+    }
+}
+
+// FOR_EACH_WEIGHT_TYPE(X) expands X(name, element decoder, unit decoder) for
+// every weight type the matrix and embedding kernels accept.
 #define FOR_EACH_WEIGHT_TYPE(X) \
-    X(f32, DeqF32)              \
-    X(f16, DeqF16)              \
-    X(bf16, DeqBF16)            \
-    X(q8_0, DeqQ8_0)            \
-    X(q4_k, DeqQ4_K)            \
-    X(q5_k, DeqQ5_K)            \
-    X(q6_k, DeqQ6_K)            \
-    X(mxfp4, DeqMXFP4)
+    X(f32, DeqF32, unit_f32)    \
+    X(f16, DeqF16, unit_f16)    \
+    X(bf16, DeqBF16, unit_bf16) \
+    X(q8_0, DeqQ8_0, unit_q8_0) \
+    X(q4_k, DeqQ4_K, unit_q4_k) \
+    X(q5_k, DeqQ5_K, unit_q5_k) \
+    X(q6_k, DeqQ6_K, unit_q6_k) \
+    X(mxfp4, DeqMXFP4, unit_mxfp4)

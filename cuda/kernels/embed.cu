@@ -11,7 +11,7 @@ __device__ void get_rows(const u8* W, i64 row_bytes, const int* ids, float* out,
 }
 
 // grid (ceil(n_cols/256), n_rows), block 256.
-#define DEFINE_GET_ROWS(name, D)                                                                     \
+#define DEFINE_GET_ROWS(name, D, U)                                                                  \
     extern "C" __global__ void get_rows_##name(const u8* W, i64 row_bytes, const int* ids, float* out, \
                                                int n_cols, int n_rows) {                              \
         get_rows<D>(W, row_bytes, ids, out, n_cols, n_rows);                                         \

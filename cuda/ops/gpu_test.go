@@ -228,6 +228,36 @@ func TestMatMulGPU(t *testing.T) {
 			}
 			e.compare(fmt.Sprintf("matmul_%s tok=%d", wt, nTok), e.read(y, len(want)), want, 2e-5)
 		}
+		// The per-element paths: weights 4 bytes off 16-byte alignment, and
+		// activations misaligned with an odd stride.
+		const nTok = 3
+		x := e.floats(nTok*nIn, 1)
+		want, _ := cputwin.MatMul(wt, w, x, nil, nIn, nOut)
+		y := e.out(len(want))
+		if err := e.k.MatMul(nil, wt, e.upload(append(make([]byte, 4), w...))+4, e.dev(x), nIn, y, nOut, 0, nIn, nOut, nTok); err != nil {
+			t.Fatal(err)
+		}
+		e.compare(fmt.Sprintf("matmul_%s unaligned weights", wt), e.read(y, len(want)), want, 2e-5)
+		xs := make([]float32, 1+nTok*(nIn+1))
+		for tk := 0; tk < nTok; tk++ {
+			copy(xs[1+tk*(nIn+1):], x[tk*nIn:(tk+1)*nIn])
+		}
+		if err := e.k.MatMul(nil, wt, dw, e.dev(xs)+4, nIn+1, y, nOut, 0, nIn, nOut, nTok); err != nil {
+			t.Fatal(err)
+		}
+		e.compare(fmt.Sprintf("matmul_%s unaligned activations", wt), e.read(y, len(want)), want, 2e-5)
+	}
+	// Float rows whose length is not a multiple of 32.
+	for _, wt := range []cputwin.WeightType{cputwin.F32, cputwin.F16, cputwin.BF16} {
+		const n, nTok = 300, 4
+		w := e.randomWeights(wt, n, nOut)
+		x := e.floats(nTok*n, 1)
+		want, _ := cputwin.MatMul(wt, w, x, nil, n, nOut)
+		y := e.out(len(want))
+		if err := e.k.MatMul(nil, wt, e.upload(w), e.dev(x), n, y, nOut, 0, n, nOut, nTok); err != nil {
+			t.Fatal(err)
+		}
+		e.compare(fmt.Sprintf("matmul_%s n_in=300", wt), e.read(y, len(want)), want, 2e-5)
 	}
 }
 

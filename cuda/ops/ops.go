@@ -5,6 +5,8 @@ package ops
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
@@ -41,8 +43,18 @@ func kernelNames() map[string][]string {
 	return m
 }
 
-// Load loads the embedded kernels into ctx.
-func Load(ctx *cuda.Context) (*Kernels, error) { return LoadFrom(ctx, kernels.PTX) }
+// PTXDirEnv names an environment variable that, when set, makes Load read
+// the PTX modules from that directory instead of the embedded copy (for
+// testing freshly compiled kernels without rebuilding the binary).
+const PTXDirEnv = "GGUFTOOL_PTX_DIR"
+
+// Load loads the embedded kernels (or those in $GGUFTOOL_PTX_DIR) into ctx.
+func Load(ctx *cuda.Context) (*Kernels, error) {
+	if dir := os.Getenv(PTXDirEnv); dir != "" {
+		return LoadFrom(ctx, func(m string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, m+".ptx")) })
+	}
+	return LoadFrom(ctx, kernels.PTX)
+}
 
 // LoadFrom loads every module from src and resolves all kernel names, so a
 // missing or misnamed kernel fails here rather than mid-run.
