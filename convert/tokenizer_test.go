@@ -437,6 +437,10 @@ func TestSpecialVocabPostProcessors(t *testing.T) {
 			map[string]any{"eos_token": "</s>", "unk_token": "x"}, "eos=1 sep=3 cls=0", "bos=true eos=true sep=true"},
 		{"no tokenizer_config: template names the bos", map[string]any{"type": "TemplateProcessing",
 			"single": []any{st("<s>"), seq("A")}}, nil, "", "bos=true"},
+		{"sequence of processors (Llama 3 style)", map[string]any{"type": "Sequence", "processors": []any{
+			map[string]any{"type": "ByteLevel", "add_prefix_space": true},
+			map[string]any{"type": "TemplateProcessing", "single": []any{st("<s>"), seq("A")}, "pair": []any{st("<s>"), seq("A"), st("<s>"), seq("B")}}}},
+			map[string]any{"bos_token": "<s>", "eos_token": "</s>"}, "bos=0 eos=1", "bos=true sep=false"},
 		{"add_* in tokenizer_config override", map[string]any{"type": "TemplateProcessing",
 			"single": []any{st("<s>"), seq("A")}},
 			map[string]any{"bos_token": "<s>", "add_bos_token": false, "add_eos_token": true}, "bos=0", "bos=false eos=true"},
