@@ -153,7 +153,7 @@ func TestMatVecAndMatMulAgainstFloat64(t *testing.T) {
 			MatVec(got, m, x)
 			checkClose(t, typ.String()+" MatVec", got, naiveMatVec(m, x), 1e-5)
 			// n ≤ fusedMaxTokens takes the fused path, larger n the tiled one.
-			for _, n := range []int{2, fusedMaxTokens, 9} {
+			for _, n := range []int{2, fusedMaxTokens(typ), 9} {
 				gotN := make([]float32, n*m.Rows)
 				MatMul(gotN, m, x, n)
 				for j := 0; j < n; j++ {
