@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/gguftool/gguftool/gguf"
 )
 
 // A rowSource yields the logical rows of an output tensor as float32, in
@@ -223,4 +225,84 @@ func (m *mxfp4Rows) readRaw(r0, n int, dst []byte) error {
 		m.scales.release(int64(lo*g), int64(hi*g))
 	}
 	return nil
+}
+
+// sameBits is the ggml type whose encoding equals the dtype's bytes.
+func sameBits(d DType) gguf.Type {
+	switch d {
+	case F32:
+		return gguf.TypeF32
+	case F16:
+		return gguf.TypeF16
+	case BF16:
+		return gguf.TypeBF16
+	}
+	return gguf.Type(math.MaxUint32)
+}
+
+// copyRaw copies rows whose source bytes already are the output encoding
+// (bf16 → bf16, f16 → f16, f32 → f32 with contiguous rows), skipping the
+// float32 round trip, which would give the same bytes. It returns false
+// when the rows need converting.
+func (m *mappedRows) copyRaw(r0, n int, typ gguf.Type, dst []byte) bool {
+	if m.stride != 1 || sameBits(m.t.DType) != typ {
+		return false
+	}
+	esz := int64(m.t.DType.Size())
+	data := m.t.Bytes()
+	rb := int64(m.ncols) * esz
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for i := 0; i < n; i++ {
+		b := m.base(r0+i) * esz
+		copy(dst[int64(i)*rb:], data[b:b+rb])
+		lo, hi = min(lo, b), max(hi, b+rb)
+	}
+	if lo < hi {
+		m.t.release(lo, hi)
+	}
+	return true
+}
+
+func (s *stackRows) copyRaw(r0, n int, typ gguf.Type, dst []byte) bool {
+	for _, p := range s.parts {
+		if c, ok := p.(rawCopier); !ok || !c.canCopy(typ) {
+			return false
+		}
+	}
+	rb := len(dst) / max(n, 1)
+	for _, p := range s.parts {
+		if n == 0 {
+			break
+		}
+		pr := p.rows()
+		if r0 >= pr {
+			r0 -= pr
+			continue
+		}
+		k := min(n, pr-r0)
+		p.(rawCopier).copyRaw(r0, k, typ, dst[:k*rb])
+		dst = dst[k*rb:]
+		n -= k
+		r0 = 0
+	}
+	return true
+}
+
+// rawCopier is implemented by sources that can copy their bytes unchanged.
+type rawCopier interface {
+	canCopy(typ gguf.Type) bool
+	copyRaw(r0, n int, typ gguf.Type, dst []byte) bool
+}
+
+func (m *mappedRows) canCopy(typ gguf.Type) bool {
+	return m.stride == 1 && sameBits(m.t.DType) == typ
+}
+
+func (s *stackRows) canCopy(typ gguf.Type) bool {
+	for _, p := range s.parts {
+		if c, ok := p.(rawCopier); !ok || !c.canCopy(typ) {
+			return false
+		}
+	}
+	return true
 }

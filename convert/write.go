@@ -38,7 +38,7 @@ func (p *Plan) Write(ctx context.Context, w io.Writer, workers int, progress fun
 	workers = defaultWorkers(workers)
 
 	work := make(chan *job)
-	ordered := make(chan *job, 2*workers)
+	ordered := make(chan *job, workers+2)
 	var pool sync.Pool
 	go func() { // producer: every chunk of every tensor, in file order
 		defer close(work)
@@ -151,6 +151,11 @@ func convertChunk(j *job, scratch *[]float32, pool *sync.Pool) error {
 		return t.raw.readRaw(j.r0, j.n, j.out)
 	}
 	cols := t.src.cols()
+	if c, ok := t.src.(rawCopier); ok && c.canCopy(t.Type) {
+		j.out = getBuf(pool, int(t.Type.RowSize(int64(cols)))*j.n)
+		c.copyRaw(j.r0, j.n, t.Type, j.out)
+		return nil
+	}
 	n := j.n * cols
 	if cap(*scratch) < n {
 		*scratch = make([]float32, n)
