@@ -15,6 +15,7 @@ LOG="$OUTDIR/gpu-check.log"
 exec > >(tee "$LOG") 2>&1
 ROOT=$(pwd)
 W=$(mktemp -d)
+export W
 if [ -f bin/gpu.tgz ]; then tar xzf bin/gpu.tgz -C "$W"; else cp -r bin/gpu/. "$W/"; fi
 for f in "$W"/*.gz; do [ -e "$f" ] && gunzip "$f"; done
 chmod +x "$W"/*
