@@ -63,6 +63,10 @@ func bytesAsF32(b []byte) []float32 {
 // xsum holds Σx per 32 elements (for the K-quant mins), buf is scratch.
 type fusedDot func(row []byte, x, xsum, buf []float32) float32
 
+// tileDequant are the SIMD row decoders of the active set, by type (MatMul
+// tiles); types without one use the portable dequantRow.
+var tileDequant map[gguf.Type]func(dst []float32, src []byte)
+
 // fusedDots are the fused row kernels of the active SIMD set, by type.
 var fusedDots map[gguf.Type]fusedDot
 
@@ -194,9 +198,10 @@ func MatMul(dst []float32, m Mat, x []float32, n int) {
 				w = bytesAsF32(m.Data[r0*m.rowBytes : r1*m.rowBytes])
 			} else {
 				w = tile[:(r1-r0)*cols]
+				dec := tileDequant[m.Type]
 				for r := r0; r < r1; r++ {
-					if m.Type == gguf.TypeF16 {
-						f16RowToF32(w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
+					if dec != nil {
+						dec(w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
 					} else {
 						dequantRow(m.Type, w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
 					}

@@ -38,11 +38,13 @@ func SetSIMD(on bool) bool {
 			gguf.TypeBF16:  dotBF16SIMD,
 			gguf.TypeF16:   dotF16SIMD,
 		}
+		tileDequant = simdDequant
 		simdOn = true
 		return true
 	}
 	dotF32, f16RowToF32, dotQ8_0 = dotF32Portable, f16RowToF32Portable, dotQ8_0Portable
 	fusedDots = nil
+	tileDequant = nil
 	simdOn = false
 	return false
 }

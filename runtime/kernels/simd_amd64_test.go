@@ -52,6 +52,18 @@ func TestSIMDMatchesPortable(t *testing.T) {
 			checkClose(t, typ.String()+" simd vs portable", simd, want, 2e-6)
 		}
 	}
+	// The SIMD row decoders are bit-identical to the portable ones.
+	for typ, dec := range simdDequant {
+		m := quantized(t, typ, 2, 512, 99)
+		a, b := make([]float32, 512), make([]float32, 512)
+		dec(a, m.Row(1))
+		dequantRow(typ, b, m.Row(1))
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s element %d: SIMD %v portable %v", typ, i, a[i], b[i])
+			}
+		}
+	}
 	// fp16 conversion is exact in both.
 	src := make([]byte, 2*1001)
 	for i := range src {

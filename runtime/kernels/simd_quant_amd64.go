@@ -1,6 +1,10 @@
 package kernels
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/gguftool/gguftool/gguf"
+)
 
 //go:noescape
 func dotMXFP4AVX2(row []byte, x []float32, scales *[256]float32) float32
@@ -111,4 +115,23 @@ func dotF16SIMD(row []byte, x, _, _ []float32) float32 {
 		s += f16Table[binary.LittleEndian.Uint16(row[2*i:])] * x[i]
 	}
 	return s
+}
+
+//go:noescape
+func dequantMXFP4AVX2(dst []float32, row []byte, scales *[256]float32)
+
+//go:noescape
+func dequantQ4_0AVX2(dst []float32, row []byte)
+
+//go:noescape
+func dequantQ8_0AVX2(dst []float32, row []byte)
+
+// simdDequant are the SIMD row decoders MatMul's tiles use, by type.
+var simdDequant = map[gguf.Type]func(dst []float32, src []byte){
+	gguf.TypeMXFP4: func(dst []float32, src []byte) {
+		dequantMXFP4AVX2(dst, src[:len(dst)/qk*mxfp4Bytes], e8m0HalfTable)
+	},
+	gguf.TypeQ4_0: func(dst []float32, src []byte) { dequantQ4_0AVX2(dst, src[:len(dst)/qk*q40Bytes]) },
+	gguf.TypeQ8_0: func(dst []float32, src []byte) { dequantQ8_0AVX2(dst, src[:len(dst)/qk*q80Bytes]) },
+	gguf.TypeF16:  func(dst []float32, src []byte) { f16ToF32F16C(dst, src[:2*len(dst)]) },
 }

@@ -345,3 +345,122 @@ f16done:
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
 	RET
+
+// NIBBLESTORE: like NIBBLEBLOCK but writes scale·value for the 32 elements
+// of the block to DI instead of accumulating a dot product.
+#define NIBBLESTORE \
+	VPSRLW $4, X1, X2 \
+	VPAND X7, X1, X1 \
+	VPAND X7, X2, X2 \
+	VPSHUFB X1, X6, X1 \
+	VPSHUFB X2, X6, X2 \
+	VPSRLDQ $8, X1, X3 \
+	VPSRLDQ $8, X2, X4 \
+	VPMOVSXBD X1, Y1 \
+	VPMOVSXBD X3, Y3 \
+	VPMOVSXBD X2, Y2 \
+	VPMOVSXBD X4, Y4 \
+	VCVTDQ2PS Y1, Y1 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y2, Y2 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULPS Y5, Y1, Y1 \
+	VMULPS Y5, Y3, Y3 \
+	VMULPS Y5, Y2, Y2 \
+	VMULPS Y5, Y4, Y4 \
+	VMOVUPS Y1, (DI) \
+	VMOVUPS Y3, 32(DI) \
+	VMOVUPS Y2, 64(DI) \
+	VMOVUPS Y4, 96(DI)
+
+// func dequantMXFP4AVX2(dst []float32, row []byte, scales *[256]float32)
+TEXT ·dequantMXFP4AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ row_base+24(FP), SI
+	MOVQ scales+48(FP), R8
+	SHRQ $5, CX
+	VMOVDQU nibmask<>(SB), X7
+	VMOVDQU mxfp4lut<>(SB), X6
+	TESTQ CX, CX
+	JE dmxdone
+
+dmxblock:
+	MOVBLZX (SI), AX
+	VBROADCASTSS (R8)(AX*4), Y5
+	VMOVDQU 1(SI), X1
+	NIBBLESTORE
+	ADDQ $17, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ dmxblock
+
+dmxdone:
+	VZEROUPPER
+	RET
+
+// func dequantQ4_0AVX2(dst []float32, row []byte)
+TEXT ·dequantQ4_0AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ row_base+24(FP), SI
+	SHRQ $5, CX
+	VMOVDQU nibmask<>(SB), X7
+	VMOVDQU q40lut<>(SB), X6
+	TESTQ CX, CX
+	JE dq4done
+
+dq4block:
+	MOVWLZX (SI), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VMOVDQU 2(SI), X1
+	NIBBLESTORE
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ dq4block
+
+dq4done:
+	VZEROUPPER
+	RET
+
+// func dequantQ8_0AVX2(dst []float32, row []byte)
+TEXT ·dequantQ8_0AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ row_base+24(FP), SI
+	SHRQ $5, CX
+	TESTQ CX, CX
+	JE dq8done
+
+dq8block:
+	MOVWLZX (SI), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VPMOVSXBD 2(SI), Y1
+	VPMOVSXBD 10(SI), Y2
+	VPMOVSXBD 18(SI), Y3
+	VPMOVSXBD 26(SI), Y4
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VMULPS Y5, Y1, Y1
+	VMULPS Y5, Y2, Y2
+	VMULPS Y5, Y3, Y3
+	VMULPS Y5, Y4, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ dq8block
+
+dq8done:
+	VZEROUPPER
+	RET
