@@ -81,10 +81,16 @@ func (p *preTokenizer) split(text string, rs []rune, off []int) []string {
 }
 
 // splitSpan appends the matches of m in rs[a:b] and the gaps between them.
+// The matcher sees only the piece, as the regex does (its $ and lookahead
+// stop at the piece's end, and rs[i-1] is in the piece).
 func splitSpan(rs []rune, a, b int, m matcher, out [][2]int) [][2]int {
+	piece := rs[a:b]
 	gap := a
 	for i := a; i < b; {
-		e := m(rs, i, b)
+		e := m(piece, i-a, b-a)
+		if e > 0 {
+			e += a
+		}
 		if e <= i {
 			i++
 			continue
@@ -360,7 +366,12 @@ func matchSpaceLetters(rs []rune, i, n int) int    { return optSpaceRun(rs, i, n
 func matchSpacePunct(rs []rune, i, n int) int      { return optSpaceRun(rs, i, n, unicode.IsPunct) }
 
 // matchTrailingSpace is \s+$ : whitespace that runs to the end of the piece.
+// When the rune before i is whitespace the attempt there failed already
+// (same run, same end), which keeps long runs linear.
 func matchTrailingSpace(rs []rune, i, n int) int {
+	if i > 0 && isS(rs[i-1]) {
+		return -1
+	}
 	if isS(rs[i]) && run(rs, i, n, isS) == n {
 		return n
 	}
