@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -316,4 +315,3 @@ func (s *textStream) flush() {
 	}
 }
 
-var errNoChatTemplate = errors.New("the model has no chat template (tokenizer.chat_template)")

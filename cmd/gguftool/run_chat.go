@@ -1,16 +1,12 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/gguftool/gguftool/runtime/tokenizer"
 )
 
 // renderChatPrompt wraps a user message in the model's chat template with
-// the generation prompt appended.
+// the generation prompt appended, as transformers' apply_chat_template does
+// (the result is encoded without adding BOS again: templates write it).
 func renderChatPrompt(tok *tokenizer.Tokenizer, user string) (string, error) {
-	if tok.ChatTemplate() == "" {
-		return "", errNoChatTemplate
-	}
-	return "", fmt.Errorf("chat template rendering is not available yet in runtime/tokenizer")
+	return tok.RenderChat([]tokenizer.Message{{Role: "user", Content: user}}, true)
 }

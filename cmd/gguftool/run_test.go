@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/runtime/npy"
+	"github.com/gguftool/gguftool/runtime/tokenizer"
 )
 
 type runFixtureRef struct {
@@ -173,5 +175,78 @@ func TestRunWithPlan(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "plan", model, "--vram", "20MiB", "--reserve", "0", "--ctx", "64", "--per-expert", "--profile", prof); code != exitOK && code != exitInfeasible {
 		t.Errorf("plan --profile with the recorded profile: exit %d: %s", code, stderr)
+	}
+}
+
+// TestRunChat checks --chat against the chat renders transformers'
+// apply_chat_template gives for the fixtures' templates
+// (runtime/tokenizer/testdata/chat_expected.json): the prompt ids are
+// those of the expected text, with BOS written once (by the template).
+func TestRunChat(t *testing.T) {
+	b, err := os.ReadFile("../../runtime/tokenizer/testdata/chat_expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Template string `json:"template"`
+		Messages []struct {
+			Role, Content string
+		} `json:"messages"`
+		AddGenerationPrompt bool   `json:"add_generation_prompt"`
+		Expected            string `json:"expected"`
+	}
+	json.Unmarshal(b, &cases)
+	want := map[string]string{}
+	for _, c := range cases {
+		if len(c.Messages) == 1 && c.Messages[0].Role == "user" && c.Messages[0].Content == "Hello!" && c.AddGenerationPrompt {
+			want[c.Template] = c.Expected
+		}
+	}
+	for _, fam := range []string{"gpt-oss", "deepseek-moe", "deepseek-v2-lite"} {
+		exp, ok := want[fam+"-fixture"]
+		if !ok {
+			t.Fatalf("no expected render for %s", fam)
+		}
+		model := filepath.Join(t.TempDir(), "m.gguf")
+		if _, stderr, code := runCLI(t, "convert", filepath.Join(fixturesDir, fam), "-o", model, "--outtype", "q8_0"); code != exitOK {
+			t.Fatalf("convert: exit %d: %s", code, stderr)
+		}
+		stdout, stderr, code := runCLI(t, "run", model, "--chat", "-p", "Hello!", "-n", "1", "--temp", "0", "--json")
+		if code != exitOK {
+			t.Fatalf("%s: run --chat: exit %d: %s", fam, code, stderr)
+		}
+		var res runResult
+		json.Unmarshal([]byte(stdout), &res)
+		f, err := gguf.Open(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokenizer.FromGGUF(f.Metadata)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// transformers writes BOS as its text; match it here by id so the
+		// check does not depend on how the tokenizer spells special tokens.
+		var wantIDs []int32
+		if rest, ok := strings.CutPrefix(exp, "<｜begin▁of▁sentence｜>"); ok {
+			wantIDs = append([]int32{tok.BOS()}, tok.Encode(rest, false, true)...)
+		} else {
+			wantIDs = tok.Encode(exp, false, true)
+		}
+		if idList(res.PromptIDs) != idList(wantIDs) {
+			t.Errorf("%s: --chat prompt ids %v, the expected render %q encodes to %v", fam, res.PromptIDs, exp, wantIDs)
+		}
+		if tok.AddBOS() {
+			n := 0
+			for _, id := range res.PromptIDs {
+				if id == tok.BOS() {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s: BOS appears %d times in the chat prompt", fam, n)
+			}
+		}
 	}
 }
