@@ -63,6 +63,10 @@ func bytesAsF32(b []byte) []float32 {
 // xsum holds Σx per 32 elements (for the K-quant mins), buf is scratch.
 type fusedDot func(row []byte, x, xsum, buf []float32) float32
 
+// tileDot4x2, when set, multiplies 4 contiguous weight rows by 2 contiguous
+// activation rows at once (cols a multiple of 8), giving out[2r+t].
+var tileDot4x2 func(w, x []float32, cols int, out *[8]float32)
+
 // tileDequant are the SIMD row decoders of the active set, by type (MatMul
 // tiles); types without one use the portable dequantRow.
 var tileDequant map[gguf.Type]func(dst []float32, src []byte)
@@ -207,7 +211,21 @@ func MatMul(dst []float32, m Mat, x []float32, n int) {
 					}
 				}
 			}
-			for j := 0; j < n; j++ {
+			j := 0
+			if tileDot4x2 != nil && cols%8 == 0 && r1-r0 == matTile {
+				// Register-blocked: 4 weight rows × 2 tokens per pass.
+				var acc [8]float32
+				for ; j+2 <= n; j += 2 {
+					for rr := 0; rr < matTile; rr += 4 {
+						tileDot4x2(w[rr*cols:(rr+4)*cols], x[j*cols:(j+2)*cols], cols, &acc)
+						for q := 0; q < 4; q++ {
+							dst[j*m.Rows+r0+rr+q] = acc[2*q]
+							dst[(j+1)*m.Rows+r0+rr+q] = acc[2*q+1]
+						}
+					}
+				}
+			}
+			for ; j < n; j++ {
 				xj := x[j*cols : (j+1)*cols]
 				out := dst[j*m.Rows:]
 				for r := r0; r < r1; r++ {

@@ -14,6 +14,15 @@ func f16ToF32F16C(dst []float32, src []byte)
 //go:noescape
 func dotQ8_0AVX2(row []byte, x []float32) float32
 
+//go:noescape
+func dotTile4x2AVX2(w *float32, x *float32, cols int, out *[8]float32)
+
+func tile4x2(w, x []float32, cols int, out *[8]float32) {
+	_ = w[4*cols-1]
+	_ = x[2*cols-1]
+	dotTile4x2AVX2(&w[0], &x[0], cols, out)
+}
+
 // hasAVX2 is whether this CPU runs the AVX2/FMA/F16C kernels.
 var hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
 
@@ -39,12 +48,14 @@ func SetSIMD(on bool) bool {
 			gguf.TypeF16:   dotF16SIMD,
 		}
 		tileDequant = simdDequant
+		tileDot4x2 = tile4x2
 		simdOn = true
 		return true
 	}
 	dotF32, f16RowToF32, dotQ8_0 = dotF32Portable, f16RowToF32Portable, dotQ8_0Portable
 	fusedDots = nil
 	tileDequant = nil
+	tileDot4x2 = nil
 	simdOn = false
 	return false
 }

@@ -134,3 +134,68 @@ reduce:
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
 	RET
+
+// func dotTile4x2AVX2(w *float32, x *float32, cols int, out *[8]float32)
+// Four weight rows (w, stride cols) times two activation rows (x, stride
+// cols): out[2r+t] = w_r·x_t. Eight accumulators keep the FMA units busy
+// with 0.75 loads per FMA instead of 2. cols must be a multiple of 8.
+TEXT ·dotTile4x2AVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ cols+16(FP), CX
+	MOVQ out+24(FP), R8
+	MOVQ CX, BX
+	SHLQ $2, BX          // row stride in bytes
+	LEAQ (SI)(BX*1), R9  // w1
+	LEAQ (R9)(BX*1), R10 // w2
+	LEAQ (R10)(BX*1), R11 // w3
+	LEAQ (DI)(BX*1), R12 // x1
+	SHRQ $3, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+	TESTQ CX, CX
+	JE tiledone
+
+tileloop:
+	VMOVUPS (DI)(AX*1), Y8
+	VMOVUPS (R12)(AX*1), Y9
+	VMOVUPS (SI)(AX*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VMOVUPS (R9)(AX*1), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VMOVUPS (R10)(AX*1), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VMOVUPS (R11)(AX*1), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ $32, AX
+	DECQ CX
+	JNZ tileloop
+
+tiledone:
+	// Reduce the eight accumulators: pairwise horizontal adds leave
+	// [s0 s1 s2 s3 | s4 s5 s6 s7] per 128-bit half.
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VMOVUPS X0, (R8)
+	VMOVUPS X4, 16(R8)
+	VZEROUPPER
+	RET
