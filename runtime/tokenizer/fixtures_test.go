@@ -129,3 +129,21 @@ func TestFixtureChatTemplates(t *testing.T) {
 		}
 	}
 }
+
+func TestEndOfGeneration(t *testing.T) {
+	want := map[string]map[int32]bool{
+		// gpt-oss: <|return|> (eos) and <|call|> stop, <|end|> does not.
+		"gpt-oss":      {1002: true, 1012: true, 1007: false, 1006: false, 999: true, 36: false},
+		"deepseek-moe": {999: true, 998: false},
+		// phimoe: <|endoftext|> (eos), <|end|>, </s>.
+		"phimoe": {1000: true, 1007: true, 2: true, 1: false, 1010: false},
+	}
+	for name, ids := range want {
+		tok, _ := loadFixture(t, name)
+		for id, eog := range ids {
+			if tok.IsEOG(id) != eog {
+				t.Errorf("%s: IsEOG(%d %q) = %v, want %v", name, id, tok.TokenText(id), !eog, eog)
+			}
+		}
+	}
+}

@@ -61,7 +61,8 @@ type Tokenizer struct {
 	// before BPE, longest first within each first byte.
 	specials map[byte][]special
 
-	phi3 bool // Phi-3 added tokens present (see stripAttrs)
+	phi3    bool // Phi-3 added tokens present (see stripAttrs)
+	harmony bool // gpt-oss Harmony tokens present (see IsEOG)
 
 	bos, eos, unk, pad, eot int32
 	addBOS, addEOS          bool
@@ -215,6 +216,7 @@ func (t *Tokenizer) buildSpecials() {
 		return false
 	}
 	t.phi3 = t.kind == KindSPM && hasControl("<|end|>") && hasControl("<|user|>")
+	t.harmony = hasControl("<|return|>") && hasControl("<|call|>")
 	for id, typ := range t.types {
 		if typ != TypeControl && typ != TypeUserDefined || t.tokens[id] == "" {
 			continue
@@ -405,7 +407,10 @@ func (t *Tokenizer) AddEOS() bool { return t.addEOS && t.eos >= 0 }
 func (t *Tokenizer) ChatTemplate() string { return t.chatTemplate }
 
 // IsEOG reports whether generation should stop at id: EOS, EOT, and the
-// control tokens that end a turn in the supported families.
+// control tokens that end a turn in the supported families. As in
+// llama.cpp, a Harmony vocabulary (gpt-oss: <|return|> and <|call|>
+// present) does not stop at <|end|>, which closes the analysis channel
+// before the final answer.
 func (t *Tokenizer) IsEOG(id int32) bool {
 	if id < 0 || int(id) >= len(t.tokens) {
 		return false
@@ -417,7 +422,9 @@ func (t *Tokenizer) IsEOG(id int32) bool {
 		return false
 	}
 	switch t.tokens[id] {
-	case "<|return|>", "<|call|>", "<|endoftext|>", "<|end|>", "<|im_end|>", "<|eot_id|>",
+	case "<|end|>":
+		return !t.harmony
+	case "<|return|>", "<|call|>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>",
 		"<｜end▁of▁sentence｜>", "<｜end of sentence｜>", "</s>":
 		return true
 	}
