@@ -115,6 +115,9 @@ func writeTensor(gw *gguf.Writer, src *gguf.File, tp *TensorPlan, chunk int, opt
 		if err := DequantizeParallel(tp.Src.Type, b.x, in[r0*inRow:(r0+nr)*inRow], opt.Workers); err != nil {
 			return rep, err
 		}
+		if err := checkValues(tp.Out.Type, b.x, r0*ne0); err != nil {
+			return rep, err
+		}
 		if err := QuantizeParallel(tp.Out.Type, b.q, b.x, opt.Workers); err != nil {
 			return rep, err
 		}
@@ -146,4 +149,24 @@ func (r *TensorReport) accumulate(x, y []float32) {
 			r.MaxAbsErr = a
 		}
 	}
+}
+
+// checkValues refuses what llama-quantize's row validation refuses: NaN
+// or infinite inputs (they would make a block's scale NaN), and values
+// beyond the F16 range for an F16 output. base is the index of x[0] in the
+// tensor, for the message.
+func checkValues(out gguf.Type, x []float32, base int) error {
+	limit := uint32(0x7f800000) // exponent all ones: inf or NaN
+	if out == gguf.TypeF16 {
+		limit = 0x477ff000 // 65520 rounds to infinity in F16
+	}
+	for i, v := range x {
+		if math.Float32bits(v)&0x7fffffff >= limit {
+			if out == gguf.TypeF16 && !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) {
+				return fmt.Errorf("element %d is %g, beyond the F16 range", base+i, v)
+			}
+			return fmt.Errorf("element %d is %g; refusing to quantize non-finite values", base+i, v)
+		}
+	}
+	return nil
 }

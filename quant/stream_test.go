@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/gguftool/gguftool/gguf"
@@ -82,5 +83,46 @@ func TestWriteStreams(t *testing.T) {
 	}
 	if !bytes.Equal(small.Bytes(), whole.Bytes()) {
 		t.Error("chunked output differs from whole-tensor output")
+	}
+}
+
+// TestWriteRejectsNonFinite: a NaN in a tensor to quantize is an error
+// naming the tensor and element, as llama-quantize's validation fails.
+func TestWriteRejectsNonFinite(t *testing.T) {
+	md := gguf.NewMetadata()
+	md.Set(gguf.KeyArchitecture, gguf.String("llama"))
+	md.Set("llama.block_count", gguf.Uint32(1))
+	ti := []gguf.TensorInfo{{Name: "blk.0.attn_q.weight", Type: gguf.TypeF32, Dims: []uint64{32, 2}}}
+	data := make([]byte, 4*64)
+	binary.LittleEndian.PutUint32(data[4*40:], math.Float32bits(float32(math.NaN())))
+	path := filepath.Join(t.TempDir(), "nan.gguf")
+	var buf bytes.Buffer
+	w, err := gguf.NewWriter(&buf, md, ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteTensorBytes(ti[0].Name, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for _, f := range []Ftype{FtypeQ8_0, FtypeF16} {
+		p, err := NewRecipe(f).Plan(src.Metadata, src.Tensors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Write(io.Discard, src, WriteOptions{})
+		if err == nil || !strings.Contains(err.Error(), "blk.0.attn_q.weight") || !strings.Contains(err.Error(), "element 40") {
+			t.Errorf("%s: NaN input: %v", f, err)
+		}
 	}
 }
