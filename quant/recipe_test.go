@@ -358,3 +358,36 @@ func writeFile(t *testing.T, p *Plan, src *gguf.File, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSmallPresets: the _S presets' layer rules on Phi-3.5-MoE shapes
+// (32 layers): Q4_K_S gives the first 4 attn_v and the first n/8 ffn_down
+// Q5_K; Q5_K_S has no mixture beyond output Q6_K.
+func TestSmallPresets(t *testing.T) {
+	md, ts := phi35MoE.build()
+	ty := typesOf(t, NewRecipe(FtypeQ4_K_S), md, ts)
+	expectCounts(t, "Q4_K_S attn_v", countTypes(ty, "attn_v"), map[gguf.Type]int{gguf.TypeQ5_K: 4, gguf.TypeQ4_K: 28})
+	expectCounts(t, "Q4_K_S down_exps", countTypes(ty, "ffn_down_exps"), map[gguf.Type]int{gguf.TypeQ5_K: 4, gguf.TypeQ4_K: 28})
+	if ty["blk.0.attn_v.weight"] != gguf.TypeQ5_K || ty["blk.4.attn_v.weight"] != gguf.TypeQ4_K {
+		t.Errorf("Q4_K_S attn_v order: %s %s", ty["blk.0.attn_v.weight"], ty["blk.4.attn_v.weight"])
+	}
+	ty = typesOf(t, NewRecipe(FtypeQ5_K_S), md, ts)
+	expectCounts(t, "Q5_K_S down_exps", countTypes(ty, "ffn_down_exps"), map[gguf.Type]int{gguf.TypeQ5_K: 32})
+	if ty["output.weight"] != gguf.TypeQ6_K || ty["token_embd.weight"] != gguf.TypeQ5_K {
+		t.Errorf("Q5_K_S output %s token_embd %s", ty["output.weight"], ty["token_embd.weight"])
+	}
+	ty = typesOf(t, NewRecipe(FtypeQ3_K_M), md, ts)
+	expectCounts(t, "Q3_K_M down_exps", countTypes(ty, "ffn_down_exps"), map[gguf.Type]int{gguf.TypeQ5_K: 2, gguf.TypeQ4_K: 30})
+	expectCounts(t, "Q3_K_M attn_output", countTypes(ty, "attn_output"), map[gguf.Type]int{gguf.TypeQ4_K: 32})
+	// Plain float presets: every quantizable weight in that type, the rest
+	// (norms, routers) untouched.
+	ty = typesOf(t, NewRecipe(FtypeBF16), md, ts)
+	if ty["blk.0.ffn_up_exps.weight"] != gguf.TypeBF16 || ty["output.weight"] != gguf.TypeBF16 ||
+		ty["blk.0.ffn_gate_inp.weight"] != gguf.TypeF32 || ty["blk.0.attn_norm.weight"] != gguf.TypeF32 {
+		t.Errorf("BF16 preset: %v", ty)
+	}
+	r := NewRecipe(FtypeQ4_K_M)
+	r.LeaveOutputTensor = true
+	if ty := typesOf(t, r, md, ts); ty["output.weight"] != gguf.TypeF16 {
+		t.Errorf("--leave-output-tensor: output %s", ty["output.weight"])
+	}
+}
