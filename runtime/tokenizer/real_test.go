@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -331,5 +332,36 @@ func BenchmarkLoadO200k(b *testing.B) {
 		if _, err := FromGGUF(md); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLoadO200kBaseline is the floor any tokenizer pays: one map from
+// token text to id over the same 200k tokens.
+func BenchmarkLoadO200kBaseline(b *testing.B) {
+	md := realFullMetadata(b, realSpecs[0])
+	tokens, _ := md.Strings("tokenizer.ggml.tokens")
+	b.ResetTimer()
+	for b.Loop() {
+		m := make(map[string]int32, len(tokens))
+		for i, s := range tokens {
+			m[s] = int32(i)
+		}
+	}
+}
+
+// BenchmarkEncodeO200k encodes the corpus with the real GPT-OSS vocabulary.
+func BenchmarkEncodeO200k(b *testing.B) {
+	tok, err := FromGGUF(realFullMetadata(b, realSpecs[0]))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var corpus struct {
+		Texts []string `json:"texts"`
+	}
+	readJSON(b, "testdata/corpus.json", &corpus)
+	text := strings.Repeat(strings.Join(corpus.Texts, "\n"), 4)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		tok.Encode(text, false, true)
 	}
 }
