@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
@@ -37,16 +38,23 @@ func ReadBench(path string) (*Bench, error) {
 	}
 	b := &Bench{Raw: json.RawMessage(bytes.TrimSpace(data))}
 	if m, ok := top["model"]; ok {
-		b.Model = scalarText(m)
+		// The file name only: a local path says nothing on the Hub.
+		b.Model = filepath.Base(scalarText(m))
 	}
 	machine, ok := top["machine"]
 	if !ok {
 		return nil, fmt.Errorf("bench result %s: no \"machine\" description; the card shows figures only with the machine that measured them", path)
 	}
-	if b.Machine, err = orderedFields(machine); err != nil {
-		b.Machine = []Field{{"machine", scalarText(machine)}}
+	fields, err := orderedFields(machine)
+	if err != nil {
+		fields = []Field{{"machine", scalarText(machine)}}
 	}
-	if len(b.Machine) == 0 || (len(b.Machine) == 1 && b.Machine[0].Value == "") {
+	for _, f := range fields {
+		if f.Value != "" { // null fields (no GPU) say nothing
+			b.Machine = append(b.Machine, f)
+		}
+	}
+	if len(b.Machine) == 0 {
 		return nil, fmt.Errorf("bench result %s: \"machine\" is empty", path)
 	}
 	rows, ok := top["results"]
