@@ -145,3 +145,68 @@ func FuzzParse(f *testing.F) {
 		_, _ = tmpl.Render(map[string]any{"messages": []any{map[string]any{"role": "user"}}, "a": []any{int64(1)}}, Options{Now: genNow})
 	})
 }
+
+// TestAgainstTransformers compares with transformers' apply_chat_template
+// itself (../testdata/hf_expected.json, rendered on the GPU machine by
+// gen_hf_expected.py) on the template cases of chat_expected.json.
+func TestAgainstTransformers(t *testing.T) {
+	b, err := os.ReadFile("../testdata/hf_expected.json")
+	if os.IsNotExist(err) {
+		t.Skip("hf_expected.json not generated")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hf struct {
+		Versions map[string]string `json:"versions"`
+		Chat     []struct {
+			Index    int     `json:"index"`
+			Rendered *string `json:"rendered"`
+			Error    string  `json:"error"`
+		} `json:"chat"`
+	}
+	if err := json.Unmarshal(b, &hf); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := os.ReadFile("../testdata/chat_expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []chatCase
+	if err := json.Unmarshal(cb, &cases); err != nil {
+		t.Fatal(err)
+	}
+	agree := 0
+	for _, h := range hf.Chat {
+		c := cases[h.Index]
+		tmpl, err := Parse(templateSource(t, c.Template))
+		if err != nil {
+			t.Fatal(err)
+		}
+		varsV, _ := FromJSON(c.Vars)
+		vars := map[string]any{}
+		d := varsV.(*Dict)
+		for _, k := range d.Keys() {
+			vars[k], _ = d.Get(k)
+		}
+		msgs, _ := FromJSON(c.Messages)
+		vars["messages"] = msgs
+		vars["add_generation_prompt"] = c.AddGen
+		if _, ok := vars["tools"]; !ok {
+			vars["tools"] = nil
+		}
+		vars["documents"] = nil
+		got, err := tmpl.Render(vars, Options{Now: genNow})
+		switch {
+		case h.Rendered != nil && err != nil:
+			t.Errorf("case %d (%s): %v; transformers rendered %q", h.Index, c.Template, err, *h.Rendered)
+		case h.Rendered != nil && got != *h.Rendered:
+			t.Errorf("case %d (%s):\n got %q\nwant %q", h.Index, c.Template, got, *h.Rendered)
+		case h.Rendered == nil && err == nil:
+			t.Errorf("case %d (%s): rendered, transformers failed: %s", h.Index, c.Template, h.Error)
+		default:
+			agree++
+		}
+	}
+	t.Logf("%d/%d renderings agree with transformers %s", agree, len(hf.Chat), hf.Versions["transformers"])
+}
