@@ -64,9 +64,9 @@ func (r *Recipe) Plan(md *gguf.Metadata, tensors []gguf.TensorInfo) (*Plan, erro
 				return nil, err
 			}
 		}
-		out := gguf.TensorInfo{Name: t.Name, Type: typ, Dims: slices.Clone(t.Dims[:nDims(t.Dims)])}
-		if len(t.Dims) == 0 {
-			out.Dims = []uint64{1}
+		out := gguf.TensorInfo{Name: t.Name, Type: typ, Dims: []uint64{1}}
+		if len(t.Dims) > 0 {
+			out.Dims = slices.Clone(t.Dims[:nDims(t.Dims)])
 		}
 		p.Tensors = append(p.Tensors, TensorPlan{Src: *t, Out: out})
 	}

@@ -391,3 +391,40 @@ func TestSmallPresets(t *testing.T) {
 		t.Errorf("--leave-output-tensor: output %s", ty["output.weight"])
 	}
 }
+
+// FuzzPlan: arbitrary names, shapes, types and layer counts never panic
+// the planner; every output type is one the writer can produce or the
+// input's own.
+func FuzzPlan(f *testing.F) {
+	f.Add("blk.1.ffn_down_exps.weight", uint64(2880), uint64(64), uint64(4), uint8(0), uint8(15), uint32(2), uint32(8))
+	f.Add("output.weight", uint64(100), uint64(1), uint64(1), uint8(1), uint8(38), uint32(0), uint32(0))
+	f.Add("blk.99999999999999999999.attn_v.weight", uint64(256), uint64(2), uint64(1), uint8(30), uint8(10), uint32(1), uint32(1))
+	f.Fuzz(func(t *testing.T, name string, ne0, ne1, ne2 uint64, typ, ftype uint8, layers, experts uint32) {
+		in := gguf.Type(typ)
+		if !in.Valid() || ne0 == 0 || ne0%uint64(in.BlockSize()) != 0 || ne0 > 1<<20 || ne1 > 1<<20 || ne2 > 1<<10 {
+			return
+		}
+		md := gguf.NewMetadata()
+		md.Set(gguf.KeyArchitecture, gguf.String("llama"))
+		md.Set("llama.block_count", gguf.Uint32(layers))
+		md.Set("llama.expert_count", gguf.Uint32(experts))
+		ts := []gguf.TensorInfo{
+			{Name: name, Type: in, Dims: []uint64{ne0, ne1, ne2}},
+			{Name: "blk.0.attn_v.weight", Type: gguf.TypeF32, Dims: []uint64{256, 256}},
+		}
+		r := NewRecipe(Ftype(ftype))
+		r.AllowRequantize = true
+		p, err := r.Plan(md, ts)
+		if err != nil {
+			return
+		}
+		for _, tp := range p.Tensors {
+			if tp.Out.Type != tp.Src.Type && !Supported(tp.Out.Type) {
+				t.Errorf("%s: planned unsupported %s", tp.Out.Name, tp.Out.Type)
+			}
+			if tp.Out.Dims[0]%uint64(tp.Out.Type.BlockSize()) != 0 {
+				t.Errorf("%s: %s does not divide ne0 %d", tp.Out.Name, tp.Out.Type, tp.Out.Dims[0])
+			}
+		}
+	})
+}
