@@ -9,27 +9,29 @@ import (
 
 // Types lists the values --type accepts: the converter's outtypes and one
 // llama-quantize preset.
-var Types = []string{"f32", "f16", "bf16", "q8_0", "q4_k_m"}
+var Types = []string{"f32", "f16", "bf16", "q8_0", "q4_k_m", "mxfp4_moe"}
 
 // recipe chooses tensor types.
 type recipe struct {
 	name     string
-	outtype  gguf.Type // converter outtype (q4_k_m starts from bf16)
-	quantize bool      // apply llama-quantize's Q4_K_M mixture on top
+	outtype  gguf.Type // converter outtype (the llama-quantize presets start from bf16)
+	quantize string    // llama-quantize preset applied on top: "", "q4_k_m", "mxfp4_moe"
 }
 
 func parseRecipe(name string) (recipe, error) {
 	switch strings.ToLower(name) {
 	case "f32":
-		return recipe{"f32", gguf.TypeF32, false}, nil
+		return recipe{"f32", gguf.TypeF32, ""}, nil
 	case "f16":
-		return recipe{"f16", gguf.TypeF16, false}, nil
+		return recipe{"f16", gguf.TypeF16, ""}, nil
 	case "bf16":
-		return recipe{"bf16", gguf.TypeBF16, false}, nil
+		return recipe{"bf16", gguf.TypeBF16, ""}, nil
 	case "q8_0":
-		return recipe{"q8_0", gguf.TypeQ8_0, false}, nil
+		return recipe{"q8_0", gguf.TypeQ8_0, ""}, nil
 	case "q4_k_m":
-		return recipe{"q4_k_m", gguf.TypeBF16, true}, nil
+		return recipe{"q4_k_m", gguf.TypeBF16, "q4_k_m"}, nil
+	case "mxfp4_moe":
+		return recipe{"mxfp4_moe", gguf.TypeBF16, "mxfp4_moe"}, nil
 	}
 	return recipe{}, fmt.Errorf("unknown --type %q (known: %s)", name, strings.Join(Types, ", "))
 }
@@ -53,8 +55,11 @@ func (r recipe) converterType(x tensor) gguf.Type {
 
 // fileType is general.file_type as the converter (or llama-quantize) writes it.
 func (r recipe) fileType(hasMXFP4 bool) uint32 {
-	if r.quantize {
+	switch r.quantize {
+	case "q4_k_m":
 		return 15 // MOSTLY_Q4_K_M
+	case "mxfp4_moe":
+		return 38 // MOSTLY_MXFP4_MOE
 	}
 	switch r.outtype {
 	case gguf.TypeQ8_0:
@@ -137,6 +142,25 @@ func q4KM(tensors []tensor, cur []gguf.Type, nLayer, nExpert int) []gguf.Type {
 			}
 		default: // ffn_gate*, ffn_up*, attn_q, MLA tensors: the preset's default
 			target = gguf.TypeQ4_K
+		}
+		out[i] = fallback(target, x.dims[0], cur[i])
+	}
+	return out
+}
+
+// mxfp4MoE assigns llama-quantize's MXFP4_MOE types (gguf-format.md §8.3):
+// every quantizable tensor with ne[2] > 1 (the stacked experts, and
+// deepseek2's attn_k_b/attn_v_b) becomes MXFP4, everything else quantizable
+// Q8_0, both with the shape fallback.
+func mxfp4MoE(tensors []tensor, cur []gguf.Type) []gguf.Type {
+	out := append([]gguf.Type(nil), cur...)
+	for i, x := range tensors {
+		if !quantizable(x.name, x.dims) {
+			continue
+		}
+		target := gguf.TypeQ8_0
+		if len(x.dims) >= 3 && x.dims[2] > 1 {
+			target = gguf.TypeMXFP4
 		}
 		out[i] = fallback(target, x.dims[0], cur[i])
 	}

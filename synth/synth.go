@@ -59,8 +59,11 @@ func Build(o Options) (*Model, error) {
 		types[i] = rc.converterType(x)
 		hasMXFP4 = hasMXFP4 || x.hasRaw
 	}
-	if rc.quantize {
+	switch rc.quantize {
+	case "q4_k_m":
 		types = q4KM(raw, types, p.Layers, p.Experts)
+	case "mxfp4_moe":
+		types = mxfp4MoE(raw, types)
 	}
 	infos := make([]gguf.TensorInfo, len(raw))
 	for i, x := range raw {
@@ -71,7 +74,7 @@ func Build(o Options) (*Model, error) {
 		label = sizeLabel(infos, p.Experts)
 	}
 	md := p.metadata(rc.fileType(hasMXFP4), label)
-	if rc.quantize {
+	if rc.quantize != "" {
 		// llama-quantize re-sets these two keys, which moves them to the end.
 		md.Delete(gguf.KeyQuantizationVersion)
 		md.Delete(gguf.KeyFileType)

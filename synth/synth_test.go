@@ -156,47 +156,64 @@ func TestTinyPresetsMatchConverter(t *testing.T) {
 	}
 }
 
-// TestQ4KMRecipeMatchesLlamaQuantize applies the Q4_K_M recipe to the tensor
-// list of the quantization fixture and compares with the types
-// llama-quantize chose (testdata/fixtures/quant/presets-Q4_K_M.gguf.json).
-func TestQ4KMRecipeMatchesLlamaQuantize(t *testing.T) {
-	raw, err := os.ReadFile("../testdata/fixtures/quant/presets-Q4_K_M.gguf.json")
-	if err != nil {
-		t.Skip(err)
-	}
-	var d struct {
-		KV []struct {
-			Key   string          `json:"key"`
-			Value json.RawMessage `json:"value"`
-		} `json:"kv"`
-		Tensors []struct {
-			Name string   `json:"name"`
-			Type string   `json:"type"`
-			Ne   []uint64 `json:"ne"`
-		} `json:"tensors"`
-	}
-	if err := json.Unmarshal(raw, &d); err != nil {
-		t.Fatal(err)
-	}
-	var nLayer, nExpert int
-	for _, kv := range d.KV {
-		switch kv.Key {
-		case "deepseek.block_count":
-			json.Unmarshal(kv.Value, &nLayer)
-		case "deepseek.expert_count":
-			json.Unmarshal(kv.Value, &nExpert)
+// TestRecipesMatchLlamaQuantize applies the Q4_K_M and MXFP4_MOE recipes to
+// the tensor list of the quantization fixture and compares with the types
+// llama-quantize chose (testdata/fixtures/quant/presets-*.gguf.json).
+func TestRecipesMatchLlamaQuantize(t *testing.T) {
+	for _, preset := range []string{"Q4_K_M", "MXFP4_MOE"} {
+		raw, err := os.ReadFile("../testdata/fixtures/quant/presets-" + preset + ".gguf.json")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	var ts []tensor
-	var cur []gguf.Type
-	for _, x := range d.Tensors {
-		ts = append(ts, tensor{name: x.Name, dims: x.Ne})
-		cur = append(cur, gguf.TypeF32) // the fixture's input is all F32
-	}
-	got := q4KM(ts, cur, nLayer, nExpert)
-	for i, x := range d.Tensors {
-		if got[i].String() != x.Type {
-			t.Errorf("%s: %s, llama-quantize chose %s", x.Name, got[i], x.Type)
+		var d struct {
+			KV []struct {
+				Key   string          `json:"key"`
+				Value json.RawMessage `json:"value"`
+			} `json:"kv"`
+			Tensors []struct {
+				Name string   `json:"name"`
+				Type string   `json:"type"`
+				Ne   []uint64 `json:"ne"`
+			} `json:"tensors"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		var nLayer, nExpert int
+		var fileType uint32
+		for _, kv := range d.KV {
+			switch kv.Key {
+			case "deepseek.block_count":
+				json.Unmarshal(kv.Value, &nLayer)
+			case "deepseek.expert_count":
+				json.Unmarshal(kv.Value, &nExpert)
+			case "general.file_type":
+				json.Unmarshal(kv.Value, &fileType)
+			}
+		}
+		var ts []tensor
+		var cur []gguf.Type
+		for _, x := range d.Tensors {
+			ts = append(ts, tensor{name: x.Name, dims: x.Ne})
+			cur = append(cur, gguf.TypeF32) // the fixture's input is all F32
+		}
+		rc, _ := parseRecipe(preset)
+		var got []gguf.Type
+		if preset == "Q4_K_M" {
+			got = q4KM(ts, cur, nLayer, nExpert)
+		} else {
+			got = mxfp4MoE(ts, cur)
+		}
+		for i, x := range d.Tensors {
+			if got[i].String() != x.Type {
+				t.Errorf("%s: %s: %s, llama-quantize chose %s", preset, x.Name, got[i], x.Type)
+			}
+		}
+		if rc.fileType(false) != fileType {
+			t.Errorf("%s: file_type %d, llama-quantize wrote %d", preset, rc.fileType(false), fileType)
+		}
+		if last := d.KV[len(d.KV)-1].Key; last != gguf.KeyFileType {
+			t.Errorf("%s: llama-quantize's last key is %s", preset, last)
 		}
 	}
 }
@@ -215,6 +232,9 @@ func TestFullSizeGeometry(t *testing.T) {
 		fileTolGB, partTolGB float64
 	}{
 		{"gpt-oss-20b", "q8_0", 12.10, 10.15, 0.615, 0.678, 20914757184, 0.015, 0.006},
+		{"gpt-oss-20b", "mxfp4_moe", 12.10, 10.15, 0.615, 0.678, 20914757184, 0.015, 0.006},
+		{"phi-3.5-moe", "mxfp4_moe", 23.11, 21.39, 0.140, 1.428, 41873153472, 0.015, 0.006},
+		{"deepseek-moe-16b", "mxfp4_moe", 9.47, 7.94, 0.223, 0.499, 16375728128, 0.015, 0.006},
 		{"gpt-oss-120b", "q8_0", 63.37, 60.91, 0.615, 1.017, 116829156672, 0.015, 0.006},
 		{"phi-3.5-moe", "q4_k_m", 25.35, 24.38, 0.074, 0.775, 41873153472, 0.015, 0.006},
 		{"phi-3.5-moe", "q8_0", 44.50, 42.78, 0.140, 1.428, 41873153472, 0.015, 0.006},

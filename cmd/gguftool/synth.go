@@ -30,10 +30,12 @@ types it), filled with random values: quantized blocks are random codes with san
 Placement, memory and speed do not depend on the values, so plans and benchmarks can run on
 these files. The file is streamed: memory stays flat whatever the model size.
 
-Types: f16 (gpt-oss default: MXFP4 experts, other matrices F16), bf16, f32, q8_0 (gpt-oss:
-MXFP4 experts, other matrices Q8_0, the tensor types of llama-quantize's MXFP4_MOE preset),
-q4_k_m (default for phi-3.5-moe and the DeepSeek presets). tiny-* presets have the geometry
-of the test fixtures and are a few MB.`,
+Types: the converter's outtypes f16 (gpt-oss default: MXFP4 experts, other matrices F16),
+bf16, f32, q8_0 (gpt-oss: MXFP4 experts, other matrices Q8_0 — the tensor types of
+llama-quantize's MXFP4_MOE preset, with the converter's file_type 7); and llama-quantize's
+presets q4_k_m (default for phi-3.5-moe and the DeepSeek presets) and mxfp4_moe (every
+stacked expert MXFP4, the rest Q8_0, file_type 38). tiny-* presets have the geometry of the
+test fixtures and are a few MB.`,
 		Example: `  gguftool synth --preset tiny-gpt-oss -o tiny.gguf
   gguftool synth --preset gpt-oss-20b -o gpt-oss-20b-f16.gguf
   gguftool synth --preset deepseek-moe-16b --type q8_0 --layers 4 -o ds4.gguf`,
