@@ -125,7 +125,11 @@ func writeMemory(b *strings.Builder, m *Manifest) {
 	b.WriteString("|---|---:|---:|---:|---:|---:|\n")
 	for _, mod := range m.Models {
 		for _, mem := range mod.Memory {
-			fmt.Fprintf(b, "| `%s` | %d | %s | %s | %s | %s |\n", mod.Name, mem.Context,
+			ctx := fmt.Sprint(mem.Context)
+			if mod.TrainContext > 0 && mem.Context > mod.TrainContext {
+				ctx += fmt.Sprintf(" (trained for %d)", mod.TrainContext)
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s |\n", mod.Name, ctx,
 				FormatMem(mem.VRAMExpertsOnCPU), FormatMem(mem.HostExpertsOnCPU), FormatMem(mem.VRAMAllOnGPU), FormatMem(mem.HostAllOnGPU))
 		}
 	}

@@ -77,7 +77,7 @@ func TestCardGolden(t *testing.T) {
 		"pipeline_tag: text-generation\n", "quantized_by: gguftool\n",
 		"gguftool test", "config.json` sha256 `" + res.Manifest.Source.ConfigSHA256,
 		"general.file_type 15 (Q4_K_M)", "--n-cpu-moe", "FROM ./presets-Q4_K_M.gguf", "llama-gguf-split --merge",
-		"| `presets-Q4_K_M` | 4096 |", "| `presets-Q4_K_M` | 32768 |",
+		"| `presets-Q4_K_M` | 4096 |", "| `presets-Q4_K_M` | 32768 (trained for 4096) |",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("card lacks %q", want)

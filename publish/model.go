@@ -18,7 +18,8 @@ type Model struct {
 	FileType     *uint32      `json:"file_type,omitempty"` // general.file_type
 	Recipe       string       `json:"recipe,omitempty"`    // gguftool.quantize.recipe
 	Parameters   uint64       `json:"parameters"`
-	Layers       int          `json:"layers"` // blocks (ARCH.block_count)
+	Layers       int          `json:"layers"`                   // blocks (ARCH.block_count)
+	TrainContext int          `json:"context_length,omitempty"` // ARCH.context_length
 	Tensors      int          `json:"tensors"`
 	Experts      *Experts     `json:"experts,omitempty"`
 	Types        []TypeShare  `json:"tensor_types"`
@@ -60,6 +61,9 @@ func describeModel(name string, m *gguf.File) *Model {
 	out.Title, _ = md.String("general.name")
 	if n, err := md.Int(out.Architecture + ".block_count"); err == nil {
 		out.Layers = int(n)
+	}
+	if n, err := md.Int(out.Architecture + ".context_length"); err == nil {
+		out.TrainContext = int(n)
 	}
 	byType := map[gguf.Type]*TypeShare{}
 	var exps Experts
