@@ -71,8 +71,14 @@ __device__ __forceinline__ float e8m0_half(u32 e) {
     return __uint_as_float(0x00200000u << e);  // subnormal 2^-128, 2^-127
 }
 
-__constant__ float kvalues_mxfp4[16] = {0.f, 1.f, 2.f, 3.f, 4.f, 6.f, 8.f, 12.f,
-                                        0.f, -1.f, -2.f, -3.f, -4.f, -6.f, -8.f, -12.f};
+// kvalues_mxfp4[code] = {0, 1, 2, 3, 4, 6, 8, 12, -0, -1, ..., -12}: E2M1
+// doubled. Looked up with a byte permute of two packed registers rather
+// than a __constant__ table, which serializes when the lanes of a warp read
+// different entries.
+__device__ __forceinline__ float e2m1x2(int code) {
+    int mag = (int)(__byte_perm(0x03020100u, 0x0C080604u, (u32)(code & 7)) & 0xff);
+    return (float)(code & 8 ? -mag : mag);
+}
 
 // Each decoder returns element i of a row that starts at row. They are
 // structs so kernels can be templates over the weight type.
@@ -107,7 +113,7 @@ struct DeqMXFP4 {  // 17 bytes: e (E8M0), 16 bytes of nibbles (j, j+16)
         int j = i & 31;
         u8 q = b[1 + (j & 15)];
         int code = j < 16 ? (q & 15) : (q >> 4);
-        return kvalues_mxfp4[code] * e8m0_half(b[0]);
+        return e2m1x2(code) * e8m0_half(b[0]);
     }
 };
 
@@ -218,8 +224,8 @@ __device__ __forceinline__ void unit_mxfp4(const u8* row, int u, float* w) {
 #pragma unroll
     for (int i = 0; i < 16; i++) {
         u8 q = b[1 + i];
-        w[i] = kvalues_mxfp4[q & 15] * d;
-        w[i + 16] = kvalues_mxfp4[q >> 4] * d;
+        w[i] = e2m1x2(q & 15) * d;
+        w[i + 16] = e2m1x2(q >> 4) * d;
     }
 }
 
