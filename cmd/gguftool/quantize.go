@@ -31,8 +31,9 @@ func newQuantizeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "quantize [flags] IN.gguf OUT.gguf TYPE",
 		Short: "Quantize a GGUF model bit-exactly like llama-quantize, with expert-aware recipes",
-		Long: `Quantize a GGUF model. TYPE is a llama-quantize preset (` + strings.Join(quant.FtypeNames(), ", ") + `;
-Q4_K, Q5_K and Q3_K mean their _M variant). Without --experts/--dense the output is byte for
+		Long: `Quantize a GGUF model. TYPE is a llama-quantize preset:
+  ` + strings.Join(quant.FtypeNames(), ", ") + `
+(Q4_K, Q5_K and Q3_K mean their _M variant). Without --experts/--dense the output is byte for
 byte the file llama-quantize writes without an importance matrix: the same per-tensor types
 (mixture rules, shape fallbacks), tensor order and metadata.
 
