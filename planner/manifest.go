@@ -245,8 +245,11 @@ func (m *Manifest) CheckModel(model *Model) error {
 			}
 			continue
 		}
-		e := int(t.Ne()[len(t.Dims)-1])
-		if !IsExpert(t.Name) || len(t.Dims) < 2 || len(ps) != e {
+		e := 0
+		if len(t.Dims) >= 2 {
+			e = int(t.Dims[len(t.Dims)-1])
+		}
+		if !IsExpert(t.Name) || e == 0 || len(ps) != e {
 			return fmt.Errorf("%w: tensor %s has %d slices; only an expert tensor may be sliced, into its %d experts", ErrMismatch, t.Name, len(ps), e)
 		}
 		per := size / int64(e)

@@ -158,6 +158,10 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		switch k {
 		case KindEmbedding:
 		case KindExperts:
+			if len(t.Dims) < 2 || t.Dims[len(t.Dims)-1] == 0 || t.Size()%t.Dims[len(t.Dims)-1] != 0 {
+				return nil, fmt.Errorf("%s: expert tensor %s has dimensions %v; want the experts stacked along the last one",
+					m.Path, t.Name, t.Dims)
+			}
 			x := expertTensor{idx: i, layer: t.Layer(), role: expertRole(t.Name), size: int64(t.Size()),
 				experts: int(t.Dims[len(t.Dims)-1])}
 			experts = append(experts, x)
