@@ -1,10 +1,3 @@
-// Package tokenizer turns text into token ids and back for the models
-// gguftool runs, from the tokenizer.* keys of a GGUF file: byte-level BPE
-// (tokenizer.ggml.model "gpt2") with the pre-tokenizers of GPT-4o,
-// DeepSeek LLM/V3, Llama 3 and Qwen 2, and SentencePiece BPE with byte
-// fallback ("llama"). Ids equal those of HuggingFace's tokenizers on the
-// tokenizers the converter writes; chat templates render through a Jinja
-// subset (RenderChat).
 package tokenizer
 
 import (
