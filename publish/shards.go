@@ -128,6 +128,7 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 			if _, err := w.Write(data[:n]); err != nil {
 				return FileEntry{}, fmt.Errorf("%s: %w", name, err)
 			}
+			releasePages(data[:n])
 			if progress != nil {
 				progress(int64(n))
 			}
