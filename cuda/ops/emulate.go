@@ -9,13 +9,102 @@ import (
 	"github.com/gguftool/gguftool/cuda/cputwin"
 )
 
-// Emulate registers CPU-twin emulations of the matrix kernels (matmul_T)
-// on a fake driver, so code above ops (the runtime's GPU backend) can be
-// tested end to end on machines without a GPU.
+// Emulate registers CPU-twin emulations of the matrix, rope and attention
+// kernels on a fake driver, so code above ops (the runtime's GPU backend)
+// can be tested end to end on machines without a GPU.
 func Emulate(f *cuda.Fake) {
 	for _, t := range cputwin.WeightTypes {
 		f.Kernels["matmul_"+t.String()] = emulateMatMul(t)
 	}
+	f.Kernels["rope_f32"] = emulateRope
+	f.Kernels["attention_f32"] = emulateAttention
+}
+
+func putFloats(f *cuda.Fake, p cuda.DevicePtr, x []float32) error {
+	b, err := f.Bytes(p, uint64(4*len(x)))
+	if err != nil {
+		return err
+	}
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return nil
+}
+
+func fakeInt32s(f *cuda.Fake, p cuda.DevicePtr, n int) ([]int32, error) {
+	x, err := fakeFloats(f, p, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, n)
+	for i, v := range x {
+		out[i] = int32(math.Float32bits(v))
+	}
+	return out, nil
+}
+
+func i32(v uint64) int { return int(int32(uint32(v))) }
+
+func emulateRope(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	x := cuda.DevicePtr(a[0])
+	p := cputwin.RopeParams{TokStride: i32(a[1]), HeadStride: i32(a[2]), NHead: i32(a[3]), NTok: i32(a[4]),
+		RotOff: i32(a[5]), NRot: i32(a[6]), MScale: math.Float32frombits(uint32(a[9])), NeoX: a[10] != 0}
+	n := (p.NTok-1)*p.TokStride + (p.NHead-1)*p.HeadStride + p.RotOff + p.NRot
+	xs, err := fakeFloats(f, x, n)
+	if err != nil {
+		return err
+	}
+	pos, err := fakeInt32s(f, cuda.DevicePtr(a[7]), p.NTok)
+	if err != nil {
+		return err
+	}
+	freq, err := fakeFloats(f, cuda.DevicePtr(a[8]), p.NRot/2)
+	if err != nil {
+		return err
+	}
+	cputwin.Rope(xs, p, pos, freq)
+	return putFloats(f, x, xs)
+}
+
+func emulateAttention(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	p := cputwin.AttentionParams{
+		QTokStride: i32(a[1]), QHeadStride: i32(a[2]), KPosStride: i32(a[4]), KHeadStride: i32(a[5]),
+		VPosStride: i32(a[7]), VHeadStride: i32(a[8]), OTokStride: i32(a[10]), OHeadStride: i32(a[11]),
+		NTok: i32(a[13]), NHead: i32(a[14]), NHeadKV: i32(a[15]), DK: i32(a[16]), DV: i32(a[17]),
+		Pos0: i32(a[18]), Window: i32(a[19]), Scale: math.Float32frombits(uint32(a[20])),
+	}
+	nPos := p.Pos0 + p.NTok
+	q, err := fakeFloats(f, cuda.DevicePtr(a[0]), (p.NTok-1)*p.QTokStride+(p.NHead-1)*p.QHeadStride+p.DK)
+	if err != nil {
+		return err
+	}
+	k, err := fakeFloats(f, cuda.DevicePtr(a[3]), (nPos-1)*p.KPosStride+(p.NHeadKV-1)*p.KHeadStride+p.DK)
+	if err != nil {
+		return err
+	}
+	v, err := fakeFloats(f, cuda.DevicePtr(a[6]), (nPos-1)*p.VPosStride+(p.NHeadKV-1)*p.VHeadStride+p.DV)
+	if err != nil {
+		return err
+	}
+	var sinks []float32
+	if a[12] != 0 {
+		if sinks, err = fakeFloats(f, cuda.DevicePtr(a[12]), p.NHead); err != nil {
+			return err
+		}
+	}
+	o := cputwin.Attention(p, q, k, v, sinks)
+	out := cuda.DevicePtr(a[9])
+	for t := 0; t < p.NTok; t++ {
+		for h := 0; h < p.NHead; h++ {
+			off := t*p.OTokStride + h*p.OHeadStride
+			if err := putFloats(f, out+cuda.DevicePtr(4*off), o[off:off+p.DV]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func fakeFloats(f *cuda.Fake, p cuda.DevicePtr, n int) ([]float32, error) {

@@ -28,6 +28,8 @@ type Backend struct {
 	weights map[*runtime.Tensor]*weight
 	x, y    *cuda.Buffer     // device activations, grown on demand
 	hx, hy  *cuda.HostBuffer // pinned staging for x and y
+	scr     []*cuda.Buffer   // scratch activations of the block ops
+	vecs    map[vecKey]*cuda.Buffer
 
 	// freeAtStart is cuMemGetInfo's free memory right after the kernels
 	// loaded, the baseline of MemoryUsed.
@@ -76,7 +78,7 @@ func NewWithKernels(dev runtime.Device, ctx *cuda.Context, k *ops.Kernels) (*Bac
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{dev: dev, ctx: ctx, k: k, s: s, weights: map[*runtime.Tensor]*weight{}}
+	b := &Backend{dev: dev, ctx: ctx, k: k, s: s, weights: map[*runtime.Tensor]*weight{}, vecs: map[vecKey]*cuda.Buffer{}}
 	b.freeAtStart, b.total, err = ctx.MemInfo()
 	if err != nil {
 		s.Destroy()
@@ -259,6 +261,13 @@ func (b *Backend) Close() error {
 		w.buf.Free()
 	}
 	b.weights = map[*runtime.Tensor]*weight{}
+	for _, v := range b.vecs {
+		v.Free()
+	}
+	for _, v := range b.scr {
+		v.Free()
+	}
+	b.vecs, b.scr = nil, nil
 	b.x.Free()
 	b.y.Free()
 	b.hx.Free()

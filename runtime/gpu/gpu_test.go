@@ -56,3 +56,14 @@ func TestFixturesOnGPU(t *testing.T) {
 	}
 	fmt.Println("HYBRID " + strings.Join(summary, "\nHYBRID "))
 }
+
+func init() {
+	newTestBackend = func(t *testing.T) *Backend {
+		b, err := New(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+}

@@ -1,0 +1,238 @@
+package gpu
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/gguftool/gguftool/cuda"
+	"github.com/gguftool/gguftool/cuda/cputwin"
+	"github.com/gguftool/gguftool/runtime"
+)
+
+// KVCache is one sequence's key/value cache on the GPU: per layer,
+// position-major float32 rows (kw floats of keys, vw of values per
+// position), as the runtime's host cache.
+type KVCache struct {
+	b      *Backend
+	k, v   []*cuda.Buffer
+	kw, vw []int
+	maxPos int
+}
+
+// NewKVCache allocates a cache of maxPos positions for layers whose key and
+// value rows are kw[l] and vw[l] floats wide.
+func (b *Backend) NewKVCache(kw, vw []int, maxPos int) (*KVCache, error) {
+	c := &KVCache{b: b, kw: kw, vw: vw, maxPos: maxPos}
+	for l := range kw {
+		kb, err := b.ctx.Alloc(uint64(4 * kw[l] * maxPos))
+		if err != nil {
+			c.Free()
+			return nil, fmt.Errorf("KV cache layer %d keys (%d positions): %w", l, maxPos, err)
+		}
+		c.k = append(c.k, kb)
+		vb, err := b.ctx.Alloc(uint64(4 * max(vw[l], 1) * maxPos))
+		if err != nil {
+			c.Free()
+			return nil, fmt.Errorf("KV cache layer %d values (%d positions): %w", l, maxPos, err)
+		}
+		c.v = append(c.v, vb)
+	}
+	return c, nil
+}
+
+// Bytes is the device memory the cache holds.
+func (c *KVCache) Bytes() uint64 {
+	var n uint64
+	for i := range c.k {
+		n += c.k[i].Size + c.v[i].Size
+	}
+	return n
+}
+
+// Free releases the cache.
+func (c *KVCache) Free() {
+	for _, b := range c.k {
+		b.Free()
+	}
+	for _, b := range c.v {
+		b.Free()
+	}
+	c.k, c.v = nil, nil
+}
+
+// GQA describes one grouped-query attention block whose q/k/v/o weights
+// were uploaded to this GPU: projections with optional biases, rope on the
+// first NRot dims of each head (InvFreq: NRot/2 frequencies, MScale on
+// cos/sin), attention over the cache with optional per-head sinks and a
+// sliding window, and the output projection.
+type GQA struct {
+	Q, K, V, O     *runtime.Tensor
+	QB, KB, VB, OB []float32
+	Sinks          []float32
+	NHead, NKV     int
+	HeadDim        int
+	Scale          float32
+	Window         int // 0: full causal
+	NeoX           bool
+	NRot           int
+	InvFreq        []float32
+	MScale         float32
+}
+
+// vec returns the device copy of a small host vector (bias, sinks, rope
+// table), uploading it the first time; the runtime keeps these slices for
+// the model's lifetime, so the first element's address identifies them.
+func (b *Backend) vec(v []float32) (cuda.DevicePtr, error) {
+	if len(v) == 0 {
+		return 0, nil
+	}
+	key := vecKey{unsafe.Pointer(&v[0]), len(v)}
+	if buf, ok := b.vecs[key]; ok {
+		return buf.Ptr, nil
+	}
+	buf, err := b.ctx.Alloc(uint64(4 * len(v)))
+	if err != nil {
+		return 0, err
+	}
+	if err := buf.UploadFloat32(v); err != nil {
+		buf.Free()
+		return 0, err
+	}
+	b.vecs[key] = buf
+	return buf.Ptr, nil
+}
+
+type vecKey struct {
+	p unsafe.Pointer
+	n int
+}
+
+// scratch returns device buffer i of at least n floats (grown on demand).
+func (b *Backend) scratch(i int, n int) (cuda.DevicePtr, error) {
+	for len(b.scr) <= i {
+		b.scr = append(b.scr, nil)
+	}
+	if err := b.grow(&b.scr[i], uint64(4*n)); err != nil {
+		return 0, err
+	}
+	return b.scr[i].Ptr, nil
+}
+
+// Attention runs the block for n tokens at positions pos0.. on the
+// normalized input x (n rows of Q's columns): keys and values of the new
+// tokens go into cache layer, and out receives the output projection (n
+// rows of O's rows). Everything between the input upload and the output
+// download stays on the GPU.
+func (b *Backend) Attention(out, x []float32, n, pos0 int, g *GQA, c *KVCache, layer int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if pos0+n > c.maxPos {
+		return fmt.Errorf("attention: positions %d..%d exceed the GPU cache of %d", pos0, pos0+n-1, c.maxPos)
+	}
+	d, qw, kw := g.Q.Cols(), g.NHead*g.HeadDim, g.NKV*g.HeadDim
+	if c.kw[layer] != kw || c.vw[layer] != kw {
+		return fmt.Errorf("attention: cache layer %d holds %d/%d floats per position, the block needs %d", layer, c.kw[layer], c.vw[layer], kw)
+	}
+	if len(x) < n*d || len(out) < n*g.O.Rows() {
+		return fmt.Errorf("attention: buffers too small for %d tokens", n)
+	}
+	ws := make([]*weight, 4)
+	for i, t := range []*runtime.Tensor{g.Q, g.K, g.V, g.O} {
+		w, ok := b.weights[t]
+		if !ok || w.expertOff != nil {
+			return fmt.Errorf("attention: %s is not on %s", t.Name, b.dev)
+		}
+		ws[i] = w
+	}
+	var vecs [7]cuda.DevicePtr
+	for i, v := range [][]float32{g.QB, g.KB, g.VB, g.OB, g.Sinks, g.InvFreq} {
+		p, err := b.vec(v)
+		if err != nil {
+			return err
+		}
+		vecs[i] = p
+	}
+	dx, err := b.scratch(0, n*d)
+	if err != nil {
+		return err
+	}
+	dq, err := b.scratch(1, n*qw)
+	if err != nil {
+		return err
+	}
+	do, err := b.scratch(2, n*qw)
+	if err != nil {
+		return err
+	}
+	dout, err := b.scratch(3, n*g.O.Rows())
+	if err != nil {
+		return err
+	}
+	dpos, err := b.scratch(4, n)
+	if err != nil {
+		return err
+	}
+	nOut := g.O.Rows()
+	// Host → device: x and the positions, through the pinned staging buffer.
+	if err := b.growHost(&b.hx, uint64(4*(n*d+n))); err != nil {
+		return err
+	}
+	hx := b.hx.Float32s()
+	copy(hx, x[:n*d])
+	pos := unsafe.Slice((*int32)(unsafe.Pointer(&hx[n*d])), n)
+	for i := range pos {
+		pos[i] = int32(pos0 + i)
+	}
+	s := b.s
+	if err := s.UploadAsync(dx, b.hx.Bytes()[:4*n*d]); err != nil {
+		return err
+	}
+	if err := s.UploadAsync(dpos, b.hx.Bytes()[4*n*d:4*(n*d+n)]); err != nil {
+		return err
+	}
+	kc := c.k[layer].At(uint64(4 * pos0 * kw))
+	vc := c.v[layer].At(uint64(4 * pos0 * kw))
+	k := b.k
+	if err := k.MatMul(s, ws[0].typ, ws[0].buf.Ptr, dx, d, dq, qw, vecs[0], d, qw, n); err != nil {
+		return err
+	}
+	if err := k.MatMul(s, ws[1].typ, ws[1].buf.Ptr, dx, d, kc, kw, vecs[1], d, kw, n); err != nil {
+		return err
+	}
+	if err := k.MatMul(s, ws[2].typ, ws[2].buf.Ptr, dx, d, vc, kw, vecs[2], d, kw, n); err != nil {
+		return err
+	}
+	if g.NRot > 0 {
+		rp := cputwin.RopeParams{TokStride: qw, HeadStride: g.HeadDim, NHead: g.NHead, NTok: n, NRot: g.NRot, MScale: g.MScale, NeoX: g.NeoX}
+		if err := k.Rope(s, dq, rp, dpos, vecs[5]); err != nil {
+			return err
+		}
+		rp.TokStride, rp.NHead = kw, g.NKV
+		if err := k.Rope(s, kc, rp, dpos, vecs[5]); err != nil {
+			return err
+		}
+	}
+	ap := cputwin.AttentionParams{
+		QTokStride: qw, QHeadStride: g.HeadDim, KPosStride: kw, KHeadStride: g.HeadDim,
+		VPosStride: kw, VHeadStride: g.HeadDim, OTokStride: qw, OHeadStride: g.HeadDim,
+		NTok: n, NHead: g.NHead, NHeadKV: g.NKV, DK: g.HeadDim, DV: g.HeadDim,
+		Pos0: pos0, Window: g.Window, Scale: g.Scale,
+	}
+	if err := k.Attention(s, ap, dq, c.k[layer].Ptr, c.v[layer].Ptr, vecs[4], do); err != nil {
+		return err
+	}
+	if err := k.MatMul(s, ws[3].typ, ws[3].buf.Ptr, do, qw, dout, nOut, vecs[3], qw, nOut, n); err != nil {
+		return err
+	}
+	if err := b.growHost(&b.hy, uint64(4*n*nOut)); err != nil {
+		return err
+	}
+	if err := s.DownloadAsync(b.hy.Bytes()[:4*n*nOut], dout); err != nil {
+		return err
+	}
+	if err := s.Synchronize(); err != nil {
+		return fmt.Errorf("attention layer %d on %s: %w", layer, b.dev, err)
+	}
+	copy(out[:n*nOut], b.hy.Float32s())
+	return nil
+}
