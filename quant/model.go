@@ -12,6 +12,10 @@ import (
 // float32), so memory does not grow with the model or tensor size.
 const defaultChunkElems = 4 << 20
 
+// copyChunk is how many bytes of a tensor copied unchanged are written
+// (and their source pages released) at a time.
+const copyChunk = 16 << 20
+
 // WriteOptions tune Plan.Write.
 type WriteOptions struct {
 	Workers    int               // goroutines per chunk; 0: one per core
@@ -95,11 +99,15 @@ func writeTensor(gw *gguf.Writer, src *gguf.File, tp *TensorPlan, chunk int, opt
 		return rep, err
 	}
 	if !tp.Convert() {
-		if _, err := gw.Write(in); err != nil {
-			return rep, err
-		}
-		if opt.Progress != nil {
-			opt.Progress(int64(len(in)))
+		for off := 0; off < len(in); off += copyChunk {
+			end := min(off+copyChunk, len(in))
+			if _, err := gw.Write(in[off:end]); err != nil {
+				return rep, err
+			}
+			releaseSource(src, &tp.Src, int64(off), int64(end))
+			if opt.Progress != nil {
+				opt.Progress(int64(end - off))
+			}
 		}
 		return rep, gw.EndTensor()
 	}
@@ -131,6 +139,7 @@ func writeTensor(gw *gguf.Writer, src *gguf.File, tp *TensorPlan, chunk int, opt
 		if _, err := gw.Write(b.q); err != nil {
 			return rep, err
 		}
+		releaseSource(src, &tp.Src, int64(r0*inRow), int64((r0+nr)*inRow))
 		if opt.Progress != nil {
 			opt.Progress(int64(nr * inRow))
 		}

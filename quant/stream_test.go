@@ -3,6 +3,7 @@ package quant
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -74,6 +75,23 @@ func TestWriteStreams(t *testing.T) {
 	if alloc > 12<<20 {
 		t.Errorf("allocated %d bytes for a 32 MiB tensor with 4 MiB chunks: not streaming", alloc)
 	}
+	if rss, ok := rssFile(); ok {
+		t.Logf("file-backed RSS after writing: %.1f MiB", float64(rss)/(1<<20))
+		if rss > 24<<20 {
+			t.Errorf("file-backed RSS %d bytes after streaming a 32 MiB tensor: source pages not released", rss)
+		}
+	}
+	// The copy path (F32 to F32) releases its pages too.
+	cp, err := NewRecipe(FtypeAllF32).Plan(src.Metadata, src.Tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Write(io.Discard, src, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if rss, ok := rssFile(); ok && rss > 24<<20 {
+		t.Errorf("file-backed RSS %d bytes after copying a 32 MiB tensor", rss)
+	}
 	var small, whole bytes.Buffer
 	if _, err := p.Write(&small, src, WriteOptions{ChunkElems: 3 * ne0, Workers: 3}); err != nil {
 		t.Fatal(err)
@@ -125,4 +143,23 @@ func TestWriteRejectsNonFinite(t *testing.T) {
 			t.Errorf("%s: NaN input: %v", f, err)
 		}
 	}
+}
+
+// rssFile reads RssFile (resident file-backed pages) of this process from
+// /proc/self/status, where available.
+func rssFile() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb); err != nil {
+				return 0, false
+			}
+			return kb << 10, true
+		}
+	}
+	return 0, false
 }
