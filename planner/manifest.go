@@ -28,12 +28,16 @@ type Manifest struct {
 	// Offsets says how tensor offsets are counted: always "file"
 	// (absolute byte offsets in the file named by Model.Path, or in shard
 	// Tensor.Shard of a split model).
-	Offsets      string        `json:"offsets"`
-	Devices      []Device      `json:"devices"`
-	Tensors      []Placement   `json:"tensors"`
-	LlamaCppArgs []string      `json:"llama_cpp_args"`
-	Notes        []string      `json:"notes,omitempty"`
-	Layers       []LayerReport `json:"layers"`
+	Offsets      string      `json:"offsets"`
+	Devices      []Device    `json:"devices"`
+	Tensors      []Placement `json:"tensors"`
+	LlamaCppArgs []string    `json:"llama_cpp_args"`
+	// ExpertGPUShare is the expected fraction of expert selections (over
+	// all MoE layers) that find their expert in GPU memory, computed from
+	// the profile, or from uniform routing without one.
+	ExpertGPUShare float64       `json:"expert_gpu_share"`
+	Notes          []string      `json:"notes,omitempty"`
+	Layers         []LayerReport `json:"layers"`
 }
 
 // ModelInfo identifies the planned model.

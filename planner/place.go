@@ -367,6 +367,25 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	cpu.TotalBytes = cpu.WeightsBytes + cpu.KVBytes + cpu.ComputeBytes
 	man.Devices = []Device{gpu, cpu}
 	man.Layers = reports
+	// Expected share of expert selections served from GPU memory, by the
+	// profile (uniform without one): the quantity the placement maximizes.
+	share := o.Profile.share(hp.Layers, max(hp.Experts, 1))
+	var hit float64
+	for _, l := range moeLayers {
+		for ex := range byLayer[l][0].experts {
+			all := true
+			for _, x := range byLayer[l] {
+				s := st[x.idx]
+				all = all && (s.whole == 1 || s.whole == 2 && s.slices[ex])
+			}
+			if all && l < len(share) && ex < len(share[l]) {
+				hit += share[l][ex]
+			}
+		}
+	}
+	if len(moeLayers) > 0 {
+		man.ExpertGPUShare = hit / float64(len(moeLayers))
+	}
 	args, argNotes := llamaCppArgs(hp, st, byLayer, moeLayers, o)
 	man.LlamaCppArgs = args
 	man.Notes = append(notes, argNotes...)

@@ -3,6 +3,7 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -384,6 +385,9 @@ func TestPerExpertFollowsProfile(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(hot) {
 		t.Errorf("experts on the GPU %v, want the hot ones %v", got, hot)
+	}
+	if want := 3 * (1000.0 / 1007) / 4; math.Abs(man.ExpertGPUShare-want) > 1e-12 {
+		t.Errorf("expected GPU share %.6f, want %.6f", man.ExpertGPUShare, want)
 	}
 	for _, l := range man.Layers {
 		want := 0

@@ -73,6 +73,11 @@ func (m *Manifest) Summary(w io.Writer) error {
 		}
 	}
 	p("\n%s\n", m.expertStory())
+	src := "uniform routing"
+	if bu.Profile != "" {
+		src = "the profile"
+	}
+	p("expected share of expert selections served from GPU memory: %.1f%% (%s)\n", 100*m.ExpertGPUShare, src)
 	for _, n := range m.Notes {
 		p("note: %s\n", n)
 	}
