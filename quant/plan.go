@@ -37,6 +37,10 @@ func (r *Recipe) Plan(md *gguf.Metadata, tensors []gguf.TensorInfo) (*Plan, erro
 	if _, ok := ftypes[r.Ftype]; !ok {
 		return nil, fmt.Errorf("unsupported quantization preset %s", r.Ftype)
 	}
+	if r.Ftype == FtypeQ2_K_S {
+		// llama-quantize refuses Q2_K_S without an importance matrix.
+		return nil, fmt.Errorf("preset %s needs an importance matrix, which gguftool does not support; use Q2_K", r.Ftype)
+	}
 	sorted := slices.Clone(tensors)
 	slices.SortStableFunc(sorted, func(a, b gguf.TensorInfo) int {
 		switch {

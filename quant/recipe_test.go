@@ -428,3 +428,10 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+func TestQ2_K_SNeedsImatrix(t *testing.T) {
+	md, ts := phi35MoE.build()
+	if _, err := NewRecipe(FtypeQ2_K_S).Plan(md, ts); err == nil || !strings.Contains(err.Error(), "importance matrix") {
+		t.Errorf("Q2_K_S: %v", err)
+	}
+}
