@@ -81,6 +81,19 @@ func (e *InfeasibleError) Dominant() string {
 	return fmt.Sprintf("the reserve dominates (%s); lower --reserve if your CUDA context is smaller", FormatSize(e.Reserve))
 }
 
+// Report is the infeasibility as JSON-friendly data (plan --json prints it).
+func (e *InfeasibleError) Report() map[string]any {
+	w := map[string]int64{}
+	for k, v := range e.Weights {
+		w[string(k)] = v
+	}
+	return map[string]any{
+		"schema": Schema, "feasible": false, "model": e.Path, "vram_bytes": e.Budget, "context": e.Context,
+		"min_vram_bytes": e.Min, "weights_bytes": w, "kv_bytes": e.KV, "compute_bytes": e.Compute,
+		"reserve_bytes": e.Reserve, "dominant": e.Dominant(),
+	}
+}
+
 func (e *InfeasibleError) Error() string {
 	return fmt.Sprintf("%s does not fit in %s of VRAM at context %d: it needs at least %s "+
 		"(non-expert weights %s [%s], KV cache %s, compute %s, reserve %s); %s",
@@ -388,6 +401,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	}
 	args, argNotes := llamaCppArgs(hp, st, byLayer, moeLayers, o)
 	man.LlamaCppArgs = args
+	if hp.CtxTrain > 0 && o.Context > hp.CtxTrain {
+		notes = append(notes, fmt.Sprintf("context %d exceeds the model's training context %d", o.Context, hp.CtxTrain))
+	}
 	man.Notes = append(notes, argNotes...)
 	if err := man.Validate(); err != nil {
 		return nil, fmt.Errorf("internal: the plan is invalid: %w", err)

@@ -83,6 +83,10 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 			})
 			var inf *planner.InfeasibleError
 			if errors.As(err, &inf) {
+				if jsonOut {
+					// Tools get the minimum on stdout too; the exit code says infeasible.
+					writeJSON(cmd.OutOrStdout(), inf.Report())
+				}
 				return withCode(exitInfeasible, err)
 			}
 			if err != nil {

@@ -68,6 +68,8 @@ func TestPlanExitCodes(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", model, "--vram", "100MiB"}, exitInfeasible, "needs at least"},
+		{[]string{"plan", model, "--vram", "100MiB", "--json"}, exitInfeasible, `"min_vram_bytes"`},
+		{[]string{"plan", model, "--vram", "1GiB", "--ctx", "8192"}, exitOK, "exceeds the model's training context 4096"},
 		{[]string{"plan", model, "--vram", "-1"}, exitUsage, "non-negative"},
 		{[]string{"plan", model, "--vram", "2XB"}, exitUsage, "unknown unit"},
 		{[]string{"plan", model}, exitUsage, "--vram"},
