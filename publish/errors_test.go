@@ -38,6 +38,7 @@ func TestPublishErrors(t *testing.T) {
 		{"duplicate names", Options{Models: []string{model, model}}, "would both be published as presets-Q4_K_M"},
 		{"bad base model", Options{Models: []string{model}, BaseModel: "not a repo"}, "ORG/NAME"},
 		{"missing source", Options{Models: []string{model}, Source: "no/such/checkpoint"}, "no/such/checkpoint"},
+		{"source of another architecture", Options{Models: []string{model}, Source: fixtures + "/gpt-oss"}, "is a deepseek model, but the source checkpoint gpt-oss is GptOssForCausalLM"},
 		{"source without config", Options{Models: []string{model}, Source: t.TempDir()}, "config.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -115,6 +115,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	for _, in := range inputs {
 		mod := describeModel(in.prefix, in.file)
 		mod.Split = len(in.starts) > 1
+		if man.Source != nil {
+			if err := man.Source.checkMatches(in.path, mod.Architecture); err != nil {
+				return nil, err
+			}
+		}
 		if opts.Planner != nil {
 			if err := planModel(opts, in.file, mod); err != nil {
 				return nil, fmt.Errorf("%s: %w", in.path, err)

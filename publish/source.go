@@ -92,3 +92,24 @@ func isRepoID(s string) bool {
 	}
 	return !strings.HasPrefix(org, ".")
 }
+
+// ggufArchOf maps the checkpoint classes gguftool converts to the GGUF
+// architecture llama.cpp's converter writes for them.
+var ggufArchOf = map[string]string{
+	"GptOssForCausalLM":     "gpt-oss",
+	"PhiMoEForCausalLM":     "phimoe",
+	"DeepseekForCausalLM":   "deepseek",
+	"DeepseekV2ForCausalLM": "deepseek2",
+}
+
+// checkMatches refuses a source checkpoint whose architecture cannot have
+// produced the model: the card would name the wrong provenance.
+func (s *Source) checkMatches(modelPath, arch string) error {
+	for _, a := range s.Architectures {
+		if want, ok := ggufArchOf[a]; ok && want != arch {
+			return fmt.Errorf("%s is a %s model, but the source checkpoint %s is %s (which converts to %s): wrong --source?",
+				modelPath, arch, s.Name, a, want)
+		}
+	}
+	return nil
+}

@@ -14,10 +14,10 @@ import (
 func TestPublishCommand(t *testing.T) {
 	tmp := t.TempDir()
 	var models []string
-	for _, fam := range []string{"gpt-oss", "deepseek-moe"} {
-		m := filepath.Join(tmp, fam+"-q8_0.gguf")
-		if _, stderr, code := runCLI(t, "convert", filepath.Join(fixturesDir, fam), "-o", m, "--outtype", "q8_0"); code != exitOK {
-			t.Fatalf("convert %s: exit %d: %s", fam, code, stderr)
+	for _, outtype := range []string{"q8_0", "bf16"} {
+		m := filepath.Join(tmp, "gpt-oss-"+outtype+".gguf")
+		if _, stderr, code := runCLI(t, "convert", filepath.Join(fixturesDir, "gpt-oss"), "-o", m, "--outtype", outtype); code != exitOK {
+			t.Fatalf("convert %s: exit %d: %s", outtype, code, stderr)
 		}
 		models = append(models, m)
 	}
@@ -99,11 +99,20 @@ func TestPublishCommand(t *testing.T) {
 	}
 	defer os.Remove(local)
 	cmd := exec.Command("node", local,
-		models[0], filepath.Join(out, "gpt-oss-q8_0-00001-of-00003.gguf"),
-		models[1], filepath.Join(out, "deepseek-moe-q8_0-00001-of-00005.gguf"))
+		models[0], firstShard(t, out, "gpt-oss-q8_0"),
+		models[1], firstShard(t, out, "gpt-oss-bf16"))
 	res, err := cmd.CombinedOutput()
 	t.Logf("llama.cpp:\n%s", res)
 	if err != nil || strings.Count(string(res), "SAME") != 2 {
 		t.Errorf("llama.cpp does not read the splits as the whole models: %v", err)
 	}
+}
+
+func firstShard(t *testing.T, dir, prefix string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, prefix+"-00001-of-*.gguf"))
+	if len(m) != 1 {
+		t.Fatalf("first shard of %s: %v", prefix, m)
+	}
+	return m[0]
 }
