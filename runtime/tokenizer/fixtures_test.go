@@ -147,3 +147,14 @@ func TestEndOfGeneration(t *testing.T) {
 		}
 	}
 }
+
+func ExampleTokenizer_RenderChat() {
+	tok, _ := FromGGUF(fixtureMetadata(nil, "phimoe"))
+	prompt, _ := tok.RenderChat([]Message{{Role: "user", Content: "Hi"}}, true)
+	fmt.Printf("%q\n", prompt)
+	ids := tok.Encode(prompt, false, true)
+	fmt.Println(tok.TokenText(ids[0]), tok.TokenText(ids[len(ids)-1]))
+	// Output:
+	// "<|user|>\nHi<|end|>\n<|assistant|>\n"
+	// <|user|> <|assistant|>
+}
