@@ -111,14 +111,16 @@ func (r *Recipe) String() string {
 // notQuantized are name fragments llama-quantize never quantizes
 // (tensor_allows_quantization): routers, small or position-like tensors.
 var notQuantized = []string{
-	"_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid", "altup", "laurel", "per_layer_model_proj",
-	"ssm_conv1d.weight", "shortconv.conv.weight", "attn_rel_b.weight", ".position_embd.",
-	"indexer.attn_k", "indexer.attn_q_b", "patch_embd", "time_mix_first.weight",
-	"time_mix_w0.weight", "time_mix_w1.weight", "time_mix_w2.weight",
+	"_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel",
+	"per_layer_model_proj", "ssm_conv1d", "shortconv.conv.weight",
+	"indexer.k_proj.weight", "indexer.q_proj.weight",
+	"time_mix_first.weight", "time_mix_w0.weight", "time_mix_w1.weight", "time_mix_w2.weight",
 	"time_mix_v0.weight", "time_mix_v1.weight", "time_mix_v2.weight",
 	"time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
 	"time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight",
-	"time_mix_decay_w2.weight", "time_mix_lerp_fused.weight",
+	"time_mix_decay_w2.weight", "time_mix_lerp_fused.weight", "attn_rel_b.weight",
+	".position_embd", "sam.pos_embd", "sam.neck.", "sam.net_", ".rel_pos", ".patch_embd",
+	".patch_merger", "a.rvq.codebook", "mm.a.code_embd",
 }
 
 // nDims is ggml_n_dims: the number of dimensions without trailing 1s (at
@@ -158,7 +160,8 @@ type modelInfo struct {
 	nExpert   int
 	nGQA      int
 	hasOutput bool
-	nAttnV    int // attn_v-like tensors in the model
+	nAttnV    int  // attn_v-like tensors in the model
+	llama70B  bool // Llama with 80 layers and grouped-query attention
 }
 
 func readModelInfo(md *gguf.Metadata, tensors []gguf.TensorInfo) (modelInfo, error) {
@@ -185,20 +188,68 @@ func readModelInfo(md *gguf.Metadata, tensors []gguf.TensorInfo) (modelInfo, err
 		mi.nGQA = int(nHead / nHeadKV)
 	}
 	for i := range tensors {
-		name := tensors[i].Name
-		if isAttnVLike(name) {
+		switch categoryOf(tensors[i].Name) {
+		case catAttnV, catAttnQKV, catAttnKVB:
 			mi.nAttnV++
-		} else if name == "output.weight" {
+		case catOutput:
 			mi.hasOutput = true
 		}
 	}
+	// llama.cpp's LLM_TYPE_70B, the one model size the rules look at.
+	mi.llama70B = arch == "llama" && mi.nLayer == 80 && nHead != nHeadKV
 	return mi, nil
 }
 
-func isAttnVLike(name string) bool {
-	return strings.Contains(name, "attn_v.weight") || strings.Contains(name, "attn_qkv.weight") ||
-		strings.Contains(name, "attn_kv_b.weight")
+// category is llama-quantize's broad tensor class, decided by name in
+// this order (a name matching several takes the first).
+type category int
+
+const (
+	catOther category = iota
+	catTokenEmbd
+	catAttnQ
+	catAttnV
+	catAttnK
+	catAttnQKV
+	catAttnKVB
+	catAttnOutput
+	catFFNUp
+	catFFNGate
+	catFFNDown
+	catOutput
+)
+
+func categoryOf(name string) category {
+	switch {
+	case name == "output.weight":
+		return catOutput
+	case name == "token_embd.weight" || name == "per_layer_token_embd.weight":
+		return catTokenEmbd
+	case strings.Contains(name, "attn_qkv.weight"):
+		return catAttnQKV
+	case strings.Contains(name, "attn_kv_b.weight"):
+		return catAttnKVB
+	case strings.Contains(name, "attn_v.weight"):
+		return catAttnV
+	case strings.Contains(name, "attn_k.weight"):
+		return catAttnK
+	case strings.Contains(name, "attn_q.weight"):
+		return catAttnQ
+	case strings.Contains(name, "attn_output.weight"):
+		return catAttnOutput
+	case strings.Contains(name, "ffn_up"):
+		return catFFNUp
+	case strings.Contains(name, "ffn_gate"):
+		return catFFNGate
+	case strings.Contains(name, "ffn_down"):
+		return catFFNDown
+	}
+	return catOther
 }
+
+// attnVLike are the categories treated as attention V (QKV and MLA's
+// kv_b hold V).
+func (c category) attnVLike() bool { return c == catAttnV || c == catAttnQKV || c == catAttnKVB }
 
 // useMoreBits is llama-quantize's use_more_bits: the first and last eighth
 // of the layers and every third layer in between.
@@ -278,35 +329,41 @@ func (s *mixState) layerOf(counter int, name string) (int, error) {
 	return counter, nil
 }
 
-// mixtureType is llama_tensor_get_type's per-tensor rules (without an
-// importance matrix) for the K-quant, legacy and MXFP4_MOE presets.
+// mixtureType is llama_tensor_get_type_impl's per-tensor rules (without
+// an importance matrix) for the K-quant, legacy and MXFP4_MOE presets.
 func (s *mixState) mixtureType(r *Recipe, t *gguf.TensorInfo, typ gguf.Type) (gguf.Type, error) {
 	name, ft, mi := t.Name, r.Ftype, &s.mi
 	ne := t.Ne()
+	cat := categoryOf(name)
+	falcon := mi.arch == "falcon"
 	switch {
-	case name == "output.weight" || (!mi.hasOutput && name == "token_embd.weight"):
+	case cat == catOutput || (!mi.hasOutput && cat == catTokenEmbd):
+		// Tied embeddings are quantized as the output tensor.
 		if r.OutputTensorType != TypeUnset {
 			return r.OutputTensorType, nil
 		}
 		switch {
 		case ft == FtypeMXFP4_MOE:
 			typ = gguf.TypeQ8_0
-		case mi.arch == "falcon" || ne[0]%uint64(typ.BlockSize()) != 0:
+		case falcon || ne[0]%uint64(typ.BlockSize()) != 0:
 			typ = gguf.TypeQ8_0
 		case typ != gguf.TypeQ8_0:
 			typ = gguf.TypeQ6_K
 		}
 	case ft == FtypeMXFP4_MOE:
-		if ne[2] > 1 {
+		// Stacked experts (ne[2] > 1) MXFP4, the rest Q8_0; bailingmoe3 has
+		// 3-D MLA tensors, so only its FFN tensors count as experts.
+		ffn := cat == catFFNUp || cat == catFFNGate || cat == catFFNDown
+		if ne[2] > 1 && (mi.arch != "bailingmoe3" || ffn) {
 			typ = gguf.TypeMXFP4
 		} else {
 			typ = gguf.TypeQ8_0
 		}
-	case name == "token_embd.weight" || name == "per_layer_token_embd.weight":
+	case cat == catTokenEmbd:
 		if r.TokenEmbeddingType != TypeUnset {
 			typ = r.TokenEmbeddingType
 		}
-	case isAttnVLike(name):
+	case cat.attnVLike():
 		switch {
 		case ft == FtypeQ2_K:
 			if mi.nGQA >= 4 {
@@ -329,22 +386,23 @@ func (s *mixState) mixtureType(r *Recipe, t *gguf.TensorInfo, typ gguf.Type) (gg
 		case ft == FtypeQ4_K_S && s.iAttnV < 4:
 			typ = gguf.TypeQ5_K
 		}
+		if mi.llama70B && (typ == gguf.TypeQ3_K || typ == gguf.TypeQ4_K) {
+			typ = gguf.TypeQ5_K // 8 heads share attn_v: cheap to give it more bits
+		}
 		if mi.nExpert == 8 {
 			typ = gguf.TypeQ8_0
 		}
 		s.iAttnV++
-	case strings.Contains(name, "attn_k.weight"):
+	case cat == catAttnK:
 		if mi.nExpert == 8 {
 			typ = gguf.TypeQ8_0
 		}
-	case strings.Contains(name, "attn_q.weight"):
-	case strings.Contains(name, "ffn_down"):
+	case cat == catFFNDown:
 		i, err := s.layerOf(s.iFFNDown, name)
 		if err != nil {
 			return 0, err
 		}
 		n := mi.nLayer
-		falcon := mi.arch == "falcon"
 		switch {
 		case ft == FtypeQ2_K:
 			typ = gguf.TypeQ3_K
@@ -386,8 +444,8 @@ func (s *mixState) mixtureType(r *Recipe, t *gguf.TensorInfo, typ gguf.Type) (gg
 			typ = gguf.TypeQ5_K
 		}
 		s.iFFNDown++
-	case strings.Contains(name, "attn_output.weight"):
-		if mi.arch != "falcon" {
+	case cat == catAttnOutput:
+		if !falcon {
 			if mi.nExpert == 8 {
 				switch ft {
 				case FtypeQ2_K, FtypeQ3_K_S, FtypeQ3_K_M, FtypeQ4_K_S, FtypeQ4_K_M:
@@ -406,10 +464,17 @@ func (s *mixState) mixtureType(r *Recipe, t *gguf.TensorInfo, typ gguf.Type) (gg
 		} else if ft == FtypeQ3_K_L {
 			typ = gguf.TypeQ4_K
 		}
-	case strings.Contains(name, "ffn_gate"):
-		s.iFFNGate++ // only IQ presets act here
-	case strings.Contains(name, "ffn_up"):
-		s.iFFNUp++
+	case cat == catFFNGate || cat == catFFNUp:
+		// Only IQ presets change these; the layer check still applies
+		// (a MoE tensor without a valid layer is an error in llama.cpp).
+		counter := &s.iFFNGate
+		if cat == catFFNUp {
+			counter = &s.iFFNUp
+		}
+		if _, err := s.layerOf(*counter, name); err != nil {
+			return 0, err
+		}
+		*counter++
 	}
 	return typ, nil
 }
