@@ -8,6 +8,7 @@ import (
 	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/internal/atomicfile"
 	"github.com/gguftool/gguftool/planner"
+	"github.com/gguftool/gguftool/synth"
 	"github.com/spf13/cobra"
 )
 
@@ -16,11 +17,12 @@ func init() { register(newPlanCmd) }
 func newPlanCmd() *cobra.Command {
 	var (
 		vram, reserve, cacheType, profilePath, out string
+		preset, presetType                         string
 		ctx, ubatch                                int
 		jsonOut, perExpert, noFA, force            bool
 	)
 	cmd := &cobra.Command{
-		Use:   "plan MODEL.gguf --vram SIZE",
+		Use:   "plan (MODEL.gguf | --preset NAME) --vram SIZE",
 		Short: "Decide which tensors live on the GPU under a VRAM budget; print the manifest and llama.cpp flags",
 		Long: `plan computes how much GPU memory the model needs — weights per tensor (exact bytes), the KV
 cache per layer (GQA, MLA, sliding-window layers at their window), the compute buffer of one
@@ -34,11 +36,20 @@ It prints a summary and the llama.cpp command for the same placement; --json pri
 manifest (schema gguftool.plan/v1, docs/planner.md), -o writes it. If even the GPU-resident
 minimum does not fit, plan exits with code 3 and prints that minimum and what dominates it.
 
+--preset NAME [--type T] plans the geometry of a synth preset (gguftool synth --list) from its
+header alone, without writing the model.
+
 Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 		Example: `  gguftool plan gpt-oss-20b.gguf --vram 4GiB
   gguftool plan gpt-oss-20b.gguf --vram 8GiB --ctx 16384 --cache-type q8_0 -o plan.json
-  gguftool plan model.gguf --vram 6GiB --per-expert --profile routing.json --json`,
-		Args: exactArgs(1),
+  gguftool plan model.gguf --vram 6GiB --per-expert --profile routing.json --json
+  gguftool plan --preset gpt-oss-120b --type q8_0 --vram 24GiB`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if preset != "" {
+				return exactArgs(0)(cmd, args)
+			}
+			return exactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if vram == "" {
 				return usageError("--vram SIZE is required (e.g. --vram 4GiB)")
@@ -72,12 +83,29 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 					return err
 				}
 			}
-			f, err := gguf.Open(args[0])
-			if err != nil {
-				return err
+			var model *planner.Model
+			presetNote := ""
+			if preset != "" {
+				sm, err := synth.Build(synth.Options{Preset: preset, Type: presetType})
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				name := preset + "-" + sm.Type + ".gguf"
+				model = planner.FromHeader(name, sm.Size, sm.Header())
+				presetNote = fmt.Sprintf("planned from the geometry of synth preset %s (%s); write it with: gguftool synth --preset %s --type %s -o %s",
+					preset, sm.Type, preset, sm.Type, name)
+			} else {
+				if presetType != "" {
+					return usageError("--type goes with --preset")
+				}
+				f, err := gguf.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				model = planner.FromFile(f)
 			}
-			defer f.Close()
-			man, err := planner.Plan(planner.FromFile(f), planner.Options{
+			man, err := planner.Plan(model, planner.Options{
 				VRAM: budget, Context: ctx, UBatch: ubatch, CacheType: ct, FlashAttn: !noFA,
 				Reserve: res, PerExpert: perExpert, Profile: prof, ProfilePath: profilePath,
 			})
@@ -91,6 +119,9 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 			}
 			if err != nil {
 				return err
+			}
+			if presetNote != "" {
+				man.Notes = append(man.Notes, presetNote)
 			}
 			if out != "" {
 				af, err := atomicfile.Create(out, force)
@@ -131,5 +162,7 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 	fl.BoolVar(&jsonOut, "json", false, "print the manifest as JSON instead of the summary")
 	fl.StringVarP(&out, "output", "o", "", "write the manifest to FILE")
 	fl.BoolVar(&force, "force", false, "overwrite the -o file if it exists")
+	fl.StringVar(&preset, "preset", "", "plan a synth preset's geometry instead of a file")
+	fl.StringVar(&presetType, "type", "", "tensor types of --preset (see gguftool synth --help)")
 	return cmd
 }

@@ -68,6 +68,11 @@ func TestPlanExitCodes(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", model, "--vram", "100MiB"}, exitInfeasible, "needs at least"},
+		{[]string{"plan", "--preset", "gpt-oss-20b", "--vram", "2GiB"}, exitInfeasible, "needs at least 3.56 GiB"},
+		{[]string{"plan", "--preset", "gpt-oss-20b", "--vram", "4GiB"}, exitOK, "--n-cpu-moe 23"},
+		{[]string{"plan", "--preset", "nope", "--vram", "4GiB"}, exitUsage, "unknown preset"},
+		{[]string{"plan", model, "--preset", "gpt-oss-20b", "--vram", "4GiB"}, exitUsage, "accepts 0 arg"},
+		{[]string{"plan", model, "--type", "q8_0", "--vram", "4GiB"}, exitUsage, "--type goes with --preset"},
 		{[]string{"plan", model, "--vram", "100MiB", "--json"}, exitInfeasible, `"min_vram_bytes"`},
 		{[]string{"plan", model, "--vram", "1GiB", "--ctx", "8192"}, exitOK, "exceeds the model's training context 4096"},
 		{[]string{"plan", model, "--vram", "-1"}, exitUsage, "non-negative"},
