@@ -87,6 +87,15 @@ func TestPublishNonEmptyDir(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("left beside the release: %v", entries)
 	}
+	// An input inside the folder --force would replace.
+	inner := filepath.Join(out, "presets-Q4_K_M.gguf")
+	_, err = Publish(context.Background(), Options{Models: []string{inner}, OutDir: out, Force: true})
+	if err == nil || !strings.Contains(err.Error(), "inside the output folder") {
+		t.Fatalf("input inside the output: got %v", err)
+	}
+	if r := mustVerify(t, out); !r.OK() {
+		t.Error(r.Problems)
+	}
 	// An existing empty folder is fine without --force.
 	empty := filepath.Join(t.TempDir(), "empty")
 	os.Mkdir(empty, 0o755)

@@ -86,6 +86,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if err := checkOutDir(opts.OutDir, opts.Force); err != nil {
 		return nil, err
 	}
+	for _, m := range opts.Models {
+		if inside(m, opts.OutDir) {
+			return nil, fmt.Errorf("%s is inside the output folder %s, which publish replaces: publish into another folder", m, opts.OutDir)
+		}
+	}
 
 	// Everything that can be refused is checked before anything is written.
 	inputs, err := openInputs(opts)
@@ -261,6 +266,23 @@ func baseModelAndLicense(opts Options, src *Source, md *gguf.Metadata) ([]string
 		license, _ = md.String("general.license")
 	}
 	return base, license
+}
+
+// inside reports whether path lies in folder dir.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	if r, err := filepath.EvalSymlinks(d); err == nil {
+		d = r
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // checkOutDir refuses a destination that is a file, or a non-empty folder

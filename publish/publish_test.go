@@ -200,3 +200,19 @@ func TestPublishUnsplitIsByteIdentical(t *testing.T) {
 		t.Errorf("SHA256SUMS lacks %q:\n%s", want, sums)
 	}
 }
+
+// TestPublishRejoinsSplitInput: a split model given as input (its first
+// shard) and published under the split size comes out as one file equal,
+// byte for byte, to the file llama.cpp wrote before the split.
+func TestPublishRejoinsSplitInput(t *testing.T) {
+	split, res := publishTo(t, Options{Models: quantFixtures[1:2], SplitMaxSize: 1_000_000})
+	first := filepath.Join(split, res.Manifest.Models[0].Files[0].Name)
+	dir, res := publishTo(t, Options{Models: []string{first}})
+	files := res.Manifest.Models[0].Files
+	if len(files) != 1 || files[0].Name != "presets-Q4_K_M.gguf" {
+		t.Fatalf("rejoined as %v", files)
+	}
+	if got, want := fileSHA(t, filepath.Join(dir, files[0].Name)), fileSHA(t, quantFixtures[1]); got != want {
+		t.Errorf("rejoined file sha256 %s, llama.cpp's original %s", got, want)
+	}
+}
