@@ -65,7 +65,7 @@ type API interface {
 	MemFree(p DevicePtr) error
 	MemAllocHost(bytes uint64) (unsafe.Pointer, error)
 	MemFreeHost(p unsafe.Pointer) error
-	MemHostRegister(p unsafe.Pointer, bytes uint64) error
+	MemHostRegister(p unsafe.Pointer, bytes uint64, flags uint32) error
 	MemHostUnregister(p unsafe.Pointer) error
 
 	MemcpyHtoD(dst DevicePtr, src unsafe.Pointer, bytes uint64) error

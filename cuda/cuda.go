@@ -336,12 +336,18 @@ func (h *HostBuffer) Free() error {
 }
 
 // Register page-locks existing host memory (e.g. an mmap'd weight region)
-// so that copies from it run at full speed. Unregister undoes it.
-func (c *Context) Register(b []byte) error {
+// so that copies from it run at full speed. readOnly must be set for
+// memory mapped without write permission (a GGUF opened read-only).
+// Unregister undoes it.
+func (c *Context) Register(b []byte, readOnly bool) error {
 	if len(b) == 0 {
 		return nil
 	}
-	return c.do(func() error { return c.api.MemHostRegister(unsafe.Pointer(&b[0]), uint64(len(b))) })
+	flags := uint32(0)
+	if readOnly {
+		flags = 0x08 // CU_MEMHOSTREGISTER_READ_ONLY
+	}
+	return c.do(func() error { return c.api.MemHostRegister(unsafe.Pointer(&b[0]), uint64(len(b)), flags) })
 }
 
 // Unregister undoes Register.

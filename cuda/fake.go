@@ -311,7 +311,7 @@ func (f *Fake) MemFreeHost(p unsafe.Pointer) error {
 }
 
 // MemHostRegister implements API (a no-op besides the failure hook).
-func (f *Fake) MemHostRegister(p unsafe.Pointer, n uint64) error {
+func (f *Fake) MemHostRegister(p unsafe.Pointer, n uint64, flags uint32) error {
 	return f.needCtx("cuMemHostRegister")
 }
 

@@ -51,7 +51,7 @@ echo "== kernel tests"
 
 echo "== runtime GPU backend: fixtures hybrid vs CPU"
 if [ -x "$W/runtime-gpu.test" ]; then
-  (cd runtime/gpu && GGUFTOOL_PTX_DIR="$W/ptx" "$W/runtime-gpu.test" -test.v -test.run 'OnGPU|Fake') | tee "$W/rgpu.log" | grep -E "^(HYBRID|--- |FAIL|ok|PASS)|Error|error" | head -80
+  (cd runtime/gpu && GGUFTOOL_PTX_DIR="$W/ptx" "$W/runtime-gpu.test" -test.v -test.run "OnGPU|Fake|AttentionBlock|GPTOSSExecutor") | tee "$W/rgpu.log" | grep -E "^(HYBRID|--- |FAIL|ok|PASS)|Error|error|executor|attention block" | head -80
   cat "$W/rgpu.log" >> "$W/ops.log"
 fi
 

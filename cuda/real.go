@@ -105,12 +105,11 @@ func (a realAPI) MemFreeHost(p unsafe.Pointer) error {
 	return a.check("cuMemFreeHost", a.l.CuMemFreeHost(p))
 }
 
-func (a realAPI) MemHostRegister(p unsafe.Pointer, n uint64) error {
+func (a realAPI) MemHostRegister(p unsafe.Pointer, n uint64, flags uint32) error {
 	if a.l.CuMemHostRegister == nil {
 		return &Error{Op: "cuMemHostRegister", Code: driver.ErrorNotFound, Name: "CUDA_ERROR_NOT_FOUND", Message: "driver lacks cuMemHostRegister"}
 	}
-	// Flag 0: portable pinning is not needed with one context.
-	return a.check("cuMemHostRegister", a.l.CuMemHostRegister(p, n, 0))
+	return a.check("cuMemHostRegister", a.l.CuMemHostRegister(p, n, flags))
 }
 
 func (a realAPI) MemHostUnregister(p unsafe.Pointer) error {

@@ -16,8 +16,151 @@ func Emulate(f *cuda.Fake) {
 	for _, t := range cputwin.WeightTypes {
 		f.Kernels["matmul_"+t.String()] = emulateMatMul(t)
 	}
+	for _, t := range cputwin.WeightTypes {
+		f.Kernels["matmul_id_"+t.String()] = emulateMatMulID(t)
+	}
 	f.Kernels["rope_f32"] = emulateRope
 	f.Kernels["attention_f32"] = emulateAttention
+	f.Kernels["rms_norm_f32"] = emulateRMSNorm
+	f.Kernels["add_f32"] = emulateAdd
+	f.Kernels["router_f32"] = emulateRouter
+	f.Kernels["swiglu_f32"] = emulateGLU
+	f.Kernels["moe_sum_f32"] = emulateMoESum
+}
+
+func emulateMatMulID(t cputwin.WeightType) cuda.FakeKernel {
+	return func(f *cuda.Fake, l cuda.Launch) error {
+		a := l.Args
+		w, rb, eb := cuda.DevicePtr(a[0]), int64(a[1]), int64(a[2])
+		x, xs, xDiv, y, ys, bias, bs := cuda.DevicePtr(a[4]), i32(a[5]), i32(a[6]), cuda.DevicePtr(a[7]), i32(a[8]), cuda.DevicePtr(a[9]), i32(a[10])
+		nIn, nOut, nPairs := i32(a[11]), i32(a[12]), i32(a[13])
+		ids, err := fakeInt32s(f, cuda.DevicePtr(a[3]), nPairs)
+		if err != nil {
+			return err
+		}
+		for p, e := range ids {
+			wb, err := f.Bytes(w+cuda.DevicePtr(int64(e)*eb), uint64(rb)*uint64(nOut))
+			if err != nil {
+				return err
+			}
+			xr, err := fakeFloats(f, x+cuda.DevicePtr(4*(p/xDiv)*xs), nIn)
+			if err != nil {
+				return err
+			}
+			var bv []float32
+			if bias != 0 {
+				if bv, err = fakeFloats(f, bias+cuda.DevicePtr(4*int(e)*bs), nOut); err != nil {
+					return err
+				}
+			}
+			yr, err := cputwin.MatMul(t, wb, xr, bv, nIn, nOut)
+			if err != nil {
+				return err
+			}
+			if err := putFloats(f, y+cuda.DevicePtr(4*p*ys), yr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func emulateRMSNorm(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	x, xs, y, ys, w, n := cuda.DevicePtr(a[0]), i32(a[1]), cuda.DevicePtr(a[2]), i32(a[3]), cuda.DevicePtr(a[4]), i32(a[5])
+	eps := math.Float32frombits(uint32(a[6]))
+	var wv []float32
+	var err error
+	if w != 0 {
+		if wv, err = fakeFloats(f, w, n); err != nil {
+			return err
+		}
+	}
+	for r := 0; r < int(l.Grid.X); r++ {
+		xr, err := fakeFloats(f, x+cuda.DevicePtr(4*r*xs), n)
+		if err != nil {
+			return err
+		}
+		if err := putFloats(f, y+cuda.DevicePtr(4*r*ys), cputwin.RMSNorm(xr, wv, n, eps)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func emulateAdd(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	n, nb := i32(a[3]), i32(a[4])
+	x, err := fakeFloats(f, cuda.DevicePtr(a[0]), n)
+	if err != nil {
+		return err
+	}
+	b, err := fakeFloats(f, cuda.DevicePtr(a[1]), nb)
+	if err != nil {
+		return err
+	}
+	return putFloats(f, cuda.DevicePtr(a[2]), cputwin.Add(x, b))
+}
+
+func emulateRouter(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	p := cputwin.RouterParams{NExp: i32(a[1]), K: i32(a[2]), Mode: cputwin.RouterMode(i32(a[3])), Norm: a[4] != 0,
+		Scale: math.Float32frombits(uint32(a[5])), Eps: math.Float32frombits(uint32(a[6]))}
+	nTok := i32(a[9])
+	z, err := fakeFloats(f, cuda.DevicePtr(a[0]), nTok*p.NExp)
+	if err != nil {
+		return err
+	}
+	ids, w := cputwin.Router(z, p)
+	idf := make([]float32, len(ids))
+	for i, id := range ids {
+		idf[i] = math.Float32frombits(uint32(id))
+	}
+	if err := putFloats(f, cuda.DevicePtr(a[7]), idf); err != nil {
+		return err
+	}
+	return putFloats(f, cuda.DevicePtr(a[8]), w)
+}
+
+func emulateGLU(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	g, gs, u, us, y, ys := cuda.DevicePtr(a[0]), i32(a[1]), cuda.DevicePtr(a[2]), i32(a[3]), cuda.DevicePtr(a[4]), i32(a[5])
+	n, rows, mode := i32(a[6]), i32(a[7]), cputwin.GLUMode(i32(a[8]))
+	alpha, limit := math.Float32frombits(uint32(a[9])), math.Float32frombits(uint32(a[10]))
+	for r := 0; r < rows; r++ {
+		gv, err := fakeFloats(f, g+cuda.DevicePtr(4*r*gs), n)
+		if err != nil {
+			return err
+		}
+		uv, err := fakeFloats(f, u+cuda.DevicePtr(4*r*us), n)
+		if err != nil {
+			return err
+		}
+		if err := putFloats(f, y+cuda.DevicePtr(4*r*ys), cputwin.GLU(gv, uv, mode, alpha, limit)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func emulateMoESum(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	n, k, nTok, acc := i32(a[3]), i32(a[4]), i32(a[5]), a[6] != 0
+	ys, err := fakeFloats(f, cuda.DevicePtr(a[0]), nTok*k*n)
+	if err != nil {
+		return err
+	}
+	w, err := fakeFloats(f, cuda.DevicePtr(a[1]), nTok*k)
+	if err != nil {
+		return err
+	}
+	var base []float32
+	if acc {
+		if base, err = fakeFloats(f, cuda.DevicePtr(a[2]), nTok*n); err != nil {
+			return err
+		}
+	}
+	return putFloats(f, cuda.DevicePtr(a[2]), cputwin.MoESum(ys, w, base, n, k))
 }
 
 func putFloats(f *cuda.Fake, p cuda.DevicePtr, x []float32) error {

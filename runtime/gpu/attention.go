@@ -126,15 +126,75 @@ func (b *Backend) scratch(i int, n int) (cuda.DevicePtr, error) {
 func (b *Backend) Attention(out, x []float32, n, pos0 int, g *GQA, c *KVCache, layer int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	d, nOut := g.Q.Cols(), g.O.Rows()
+	if len(x) < n*d || len(out) < n*nOut {
+		return fmt.Errorf("attention: buffers too small for %d tokens", n)
+	}
+	dx, err := b.scratch(0, n*d)
+	if err != nil {
+		return err
+	}
+	dout, err := b.scratch(3, n*nOut)
+	if err != nil {
+		return err
+	}
+	dpos, err := b.positions(n, pos0)
+	if err != nil {
+		return err
+	}
+	if err := b.growHost(&b.hx, uint64(4*n*d)); err != nil {
+		return err
+	}
+	copy(b.hx.Float32s(), x[:n*d])
+	if err := b.s.UploadAsync(dx, b.hx.Bytes()[:4*n*d]); err != nil {
+		return err
+	}
+	if err := b.attend(dx, dout, dpos, n, pos0, g, c, layer); err != nil {
+		return err
+	}
+	if err := b.growHost(&b.hy, uint64(4*n*nOut)); err != nil {
+		return err
+	}
+	if err := b.s.DownloadAsync(b.hy.Bytes()[:4*n*nOut], dout); err != nil {
+		return err
+	}
+	if err := b.s.Synchronize(); err != nil {
+		return fmt.Errorf("attention layer %d on %s: %w", layer, b.dev, err)
+	}
+	copy(out[:n*nOut], b.hy.Float32s())
+	return nil
+}
+
+// positions uploads pos0..pos0+n-1 as int32 (queued on the stream) and
+// returns their device address.
+func (b *Backend) positions(n, pos0 int) (cuda.DevicePtr, error) {
+	dpos, err := b.scratch(4, n)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.growHost(&b.hpos, uint64(4*n)); err != nil {
+		return 0, err
+	}
+	// The previous use of the staging buffer may still be queued: wait.
+	if err := b.s.Synchronize(); err != nil {
+		return 0, err
+	}
+	pos := unsafe.Slice((*int32)(unsafe.Pointer(&b.hpos.Bytes()[0])), n)
+	for i := range pos {
+		pos[i] = int32(pos0 + i)
+	}
+	return dpos, b.s.UploadAsync(dpos, b.hpos.Bytes()[:4*n])
+}
+
+// attend queues the attention block on device buffers: dx (n rows of Q's
+// columns) in, dout (n rows of O's rows) out, dpos the n positions.
+func (b *Backend) attend(dx, dout, dpos cuda.DevicePtr, n, pos0 int, g *GQA, c *KVCache, layer int) error {
 	if pos0+n > c.maxPos {
 		return fmt.Errorf("attention: positions %d..%d exceed the GPU cache of %d", pos0, pos0+n-1, c.maxPos)
 	}
 	d, qw, kw := g.Q.Cols(), g.NHead*g.HeadDim, g.NKV*g.HeadDim
 	if c.kw[layer] != kw || c.vw[layer] != kw {
 		return fmt.Errorf("attention: cache layer %d holds %d/%d floats per position, the block needs %d", layer, c.kw[layer], c.vw[layer], kw)
-	}
-	if len(x) < n*d || len(out) < n*g.O.Rows() {
-		return fmt.Errorf("attention: buffers too small for %d tokens", n)
 	}
 	ws := make([]*weight, 4)
 	for i, t := range []*runtime.Tensor{g.Q, g.K, g.V, g.O} {
@@ -144,17 +204,13 @@ func (b *Backend) Attention(out, x []float32, n, pos0 int, g *GQA, c *KVCache, l
 		}
 		ws[i] = w
 	}
-	var vecs [7]cuda.DevicePtr
+	var vecs [6]cuda.DevicePtr
 	for i, v := range [][]float32{g.QB, g.KB, g.VB, g.OB, g.Sinks, g.InvFreq} {
 		p, err := b.vec(v)
 		if err != nil {
 			return err
 		}
 		vecs[i] = p
-	}
-	dx, err := b.scratch(0, n*d)
-	if err != nil {
-		return err
 	}
 	dq, err := b.scratch(1, n*qw)
 	if err != nil {
@@ -164,35 +220,10 @@ func (b *Backend) Attention(out, x []float32, n, pos0 int, g *GQA, c *KVCache, l
 	if err != nil {
 		return err
 	}
-	dout, err := b.scratch(3, n*g.O.Rows())
-	if err != nil {
-		return err
-	}
-	dpos, err := b.scratch(4, n)
-	if err != nil {
-		return err
-	}
 	nOut := g.O.Rows()
-	// Host → device: x and the positions, through the pinned staging buffer.
-	if err := b.growHost(&b.hx, uint64(4*(n*d+n))); err != nil {
-		return err
-	}
-	hx := b.hx.Float32s()
-	copy(hx, x[:n*d])
-	pos := unsafe.Slice((*int32)(unsafe.Pointer(&hx[n*d])), n)
-	for i := range pos {
-		pos[i] = int32(pos0 + i)
-	}
-	s := b.s
-	if err := s.UploadAsync(dx, b.hx.Bytes()[:4*n*d]); err != nil {
-		return err
-	}
-	if err := s.UploadAsync(dpos, b.hx.Bytes()[4*n*d:4*(n*d+n)]); err != nil {
-		return err
-	}
+	s, k := b.s, b.k
 	kc := c.k[layer].At(uint64(4 * pos0 * kw))
 	vc := c.v[layer].At(uint64(4 * pos0 * kw))
-	k := b.k
 	if err := k.MatMul(s, ws[0].typ, ws[0].buf.Ptr, dx, d, dq, qw, vecs[0], d, qw, n); err != nil {
 		return err
 	}
@@ -221,18 +252,5 @@ func (b *Backend) Attention(out, x []float32, n, pos0 int, g *GQA, c *KVCache, l
 	if err := k.Attention(s, ap, dq, c.k[layer].Ptr, c.v[layer].Ptr, vecs[4], do); err != nil {
 		return err
 	}
-	if err := k.MatMul(s, ws[3].typ, ws[3].buf.Ptr, do, qw, dout, nOut, vecs[3], qw, nOut, n); err != nil {
-		return err
-	}
-	if err := b.growHost(&b.hy, uint64(4*n*nOut)); err != nil {
-		return err
-	}
-	if err := s.DownloadAsync(b.hy.Bytes()[:4*n*nOut], dout); err != nil {
-		return err
-	}
-	if err := s.Synchronize(); err != nil {
-		return fmt.Errorf("attention layer %d on %s: %w", layer, b.dev, err)
-	}
-	copy(out[:n*nOut], b.hy.Float32s())
-	return nil
+	return k.MatMul(s, ws[3].typ, ws[3].buf.Ptr, do, qw, dout, nOut, vecs[3], qw, nOut, n)
 }

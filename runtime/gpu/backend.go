@@ -28,6 +28,7 @@ type Backend struct {
 	weights map[*runtime.Tensor]*weight
 	x, y    *cuda.Buffer     // device activations, grown on demand
 	hx, hy  *cuda.HostBuffer // pinned staging for x and y
+	hpos    *cuda.HostBuffer // pinned staging for positions
 	scr     []*cuda.Buffer   // scratch activations of the block ops
 	vecs    map[vecKey]*cuda.Buffer
 
@@ -272,6 +273,7 @@ func (b *Backend) Close() error {
 	b.y.Free()
 	b.hx.Free()
 	b.hy.Free()
+	b.hpos.Free()
 	b.s.Destroy()
 	b.k.Close()
 	return b.ctx.Close()

@@ -113,3 +113,78 @@ func BenchmarkHybridPrefill(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGPTOSSExecutor runs the gpt-oss GPU executor on the benchmark
+// model: experts streamed from host memory (staging for all experts, or for
+// 4 per layer) and experts resident on the GPU. decode: one op = one token
+// after a 16-token prompt, 4096-position GPU cache; pp512: one op = a
+// 512-token prompt.
+func BenchmarkGPTOSSExecutor(b *testing.B) {
+	f := benchModel(b)
+	m, err := runtime.Load(f, runtime.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name string
+		o    GPTOSSOptions
+	}{{"streamed", GPTOSSOptions{}}, {"streamed-stage4", GPTOSSOptions{StagingExperts: 4}}, {"experts-gpu", GPTOSSOptions{ExpertsOnGPU: true}}} {
+		be, err := New(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		g, err := NewGPTOSS(m, be, mode.o)
+		if err != nil {
+			be.Close()
+			b.Fatal(err)
+		}
+		load := time.Since(start)
+		s, err := g.NewSession(4096)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Eval(benchPrompt(16), false); err != nil {
+			b.Fatal(err)
+		}
+		free, total, _ := be.ctx.MemInfo()
+		fmt.Printf("EXECLOAD %s %s: ready in %.1f s; weights %.2f GB, KV cache %.2f GB (4096 positions); GPU memory in use (cuMemGetInfo, context included) %.2f GB = %d MiB\n",
+			f.Path(), mode.name, load.Seconds(), float64(be.WeightBytes())/1e9, float64(s.KVBytes())/1e9, float64(total-free)/1e9, (total-free)>>20)
+		b.Run(mode.name+"/decode", func(b *testing.B) {
+			logits, err := s.Eval([]int32{7}, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if s.pos >= 4096-1 {
+					b.Skip("cache full")
+				}
+				if logits, err = s.Eval([]int32{int32(argmax(logits))}, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+		})
+		b.Run(mode.name+"/pp512", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				ps, err := g.NewSession(512)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := ps.Eval(benchPrompt(512), false); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				ps.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "tok/s")
+		})
+		s.Close()
+		g.Close()
+		be.Close()
+	}
+}

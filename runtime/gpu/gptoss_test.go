@@ -1,0 +1,51 @@
+package gpu
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gguftool/gguftool/runtime"
+)
+
+// TestGPTOSSExecutor runs the gpt-oss fixture through the GPU executor —
+// experts streamed from host memory (with a staging area smaller than the
+// expert count, so prefill takes several token chunks) and experts on the
+// GPU — and compares logits of every prompt position and 8 greedy tokens
+// with the CPU runtime.
+func TestGPTOSSExecutor(t *testing.T) {
+	for _, ot := range []string{"f32", "q8_0"} {
+		f := convertFixture(t, "gpt-oss", ot)
+		cpu, err := runtime.Load(f, runtime.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := evalGreedy(t, cpu, 8)
+		for _, o := range []GPTOSSOptions{{StagingExperts: 4}, {}, {ExpertsOnGPU: true}} {
+			b := newTestBackend(t)
+			g, err := NewGPTOSS(cpu, b, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := g.NewSession(len(promptIDs) + 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, err := s.Eval(promptIDs, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runResult{logits: logits}
+			last := logits[len(logits)-cpu.NVocab:]
+			for i := 0; i < 8; i++ {
+				tok := int32(argmax(last))
+				got.greedy = append(got.greedy, tok)
+				if last, err = s.Eval([]int32{tok}, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Log(compareRuns(t, fmt.Sprintf("gpt-oss %s executor %+v", ot, o), got, want, cpu.NVocab, 1e-4))
+			s.Close()
+			g.Close()
+		}
+	}
+}
