@@ -32,16 +32,17 @@ var DefaultContexts = []int{4096, 32768}
 type Options struct {
 	Models       []string // GGUF inputs (a shard of a split model stands for the whole model)
 	OutDir       string
-	Source       string        // safetensors checkpoint folder the models were converted from
-	BaseModel    string        // ORG/NAME of the base model; overrides what Source says
-	Repo         string        // ORG/NAME the folder will be uploaded to (for the card and the command)
-	SplitMaxSize int64         // bytes; 0 means DefaultSplitMaxSize
-	BenchPath    string        // a `gguftool bench --json` result
-	Force        bool          // replace a non-empty OutDir
-	Version      string        // gguftool's version, recorded in the card
-	Planner      Planner       // memory figures; nil leaves the memory section out
-	Contexts     []int         // nil means DefaultContexts
-	Progress     func(n int64) // bytes of model data written, when set
+	Source       string            // safetensors checkpoint folder the models were converted from
+	BaseModel    string            // ORG/NAME of the base model; overrides what Source says
+	Repo         string            // ORG/NAME the folder will be uploaded to (for the card and the command)
+	SplitMaxSize int64             // bytes; 0 means DefaultSplitMaxSize
+	BenchPath    string            // a `gguftool bench --json` result
+	Force        bool              // replace a non-empty OutDir
+	Version      string            // gguftool's version, recorded in the card
+	Planner      Planner           // memory figures; nil leaves the memory section out
+	Contexts     []int             // nil means DefaultContexts
+	Progress     func(n int64)     // bytes of model data written, when set
+	Start        func(total int64) // called once before writing with the bytes Progress will count
 }
 
 // Result is what Publish made.
@@ -143,6 +144,15 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			cleanup()
 		}
 	}()
+	if opts.Start != nil {
+		var total int64
+		for _, in := range inputs {
+			for i := range in.file.Tensors {
+				total += int64(in.file.Tensors[i].Size())
+			}
+		}
+		opts.Start(total)
+	}
 	var all []FileEntry
 	for i, in := range inputs {
 		files, err := writeShards(ctx, tmp, in.prefix, in.file, in.starts, opts.Progress)

@@ -78,13 +78,7 @@ func runPublish(cmd *cobra.Command, models []string, o *publishOptions) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: --split-max-size %s is above the Hub's %s limit per file; uploads of larger files fail\n",
 			publish.FormatSize(maxSize), publish.FormatSize(hubMaxFile))
 	}
-	var total int64
-	for _, m := range models {
-		if st, err := os.Stat(m); err == nil {
-			total += st.Size()
-		}
-	}
-	bar := newProgress(total, "publish")
+	bar := newProgress(-1, "publish")
 	defer bar.Close()
 
 	ctx, stop := interruptContext(cmd.Context())
@@ -93,6 +87,7 @@ func runPublish(cmd *cobra.Command, models []string, o *publishOptions) error {
 		Models: models, OutDir: o.out, Source: o.source, BaseModel: o.baseModel, Repo: o.repo,
 		SplitMaxSize: maxSize, BenchPath: o.bench, Force: o.force, Version: version,
 		Planner: cardPlanner(), Progress: func(n int64) { bar.Add64(n) },
+		Start: func(total int64) { bar.ChangeMax64(total) },
 	})
 	bar.Finish()
 	if err != nil {
