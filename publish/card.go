@@ -101,7 +101,7 @@ func intro(m *Manifest) string {
 	}
 	b.WriteString(".")
 	if e := first.Experts; e != nil && first.Size > 0 {
-		fmt.Fprintf(&b, " The routed experts are %s of the %s `%s`: kept in CPU memory, they leave only %s of weights for the GPU.",
+		fmt.Fprintf(&b, " The routed experts are %s of the %s `%s` and can stay in CPU memory; the other tensors, which go to the GPU (token embeddings excepted), total %s.",
 			percent(e.Bytes, e.Bytes+e.NonExpBytes), FormatSize(first.Size), first.Name, FormatSize(e.NonExpBytes))
 	}
 	b.WriteString("\n\nEvery figure on this card was computed by gguftool from these files; nothing is estimated by hand.\n\n")
