@@ -77,3 +77,37 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatVecDRAM is BenchmarkMatVec with 1 GiB of weights per type, more
+// than any last-level cache, so that MB/s is memory streaming speed (what
+// decode of a multi-GB model sees), not cache bandwidth.
+func BenchmarkMatVecDRAM(b *testing.B) {
+	const cols = 4096
+	for _, typ := range allTypes {
+		rows := int((1 << 30) / typ.RowSize(cols))
+		m := benchMat(b, typ, rows/64*64, cols)
+		x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
+		y := make([]float32, m.Rows)
+		for _, impl := range []string{"portable", "simd"} {
+			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
+				if SetSIMD(impl == "simd") != (impl == "simd") {
+					b.Skip("no SIMD on this CPU")
+				}
+				defer SetSIMD(true)
+				b.SetBytes(int64(len(m.Data)))
+				for b.Loop() {
+					MatVec(y, m, x)
+				}
+			})
+		}
+		m.Data = nil
+	}
+}
+
+// BenchmarkMemoryRead is the bandwidth bound the DRAM numbers compare with.
+func BenchmarkMemoryRead(b *testing.B) {
+	for b.Loop() {
+		bw := MemoryReadBandwidth(1<<30, 1)
+		b.ReportMetric(bw/1e9, "GB/s")
+	}
+}
