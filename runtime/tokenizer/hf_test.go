@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -49,20 +50,49 @@ func TestAgainstHFTokenizers(t *testing.T) {
 		toks["fixture-"+name] = tok
 	}
 	for name, cases := range exp.Encode {
+		if name == "fixture-deepseek-moe" {
+			// transformers cannot load this tokenizer as itself: model_type
+			// deepseek needs remote code, and the fallback class rebuilds it
+			// (spaces dropped). reference.json's tokenizer_checks, made with
+			// the tokenizers library, cover this fixture instead.
+			continue
+		}
 		tok := toks[name]
 		if tok == nil {
 			t.Errorf("no tokenizer for %s", name)
 			continue
 		}
-		agree := 0
+		agree, known := 0, 0
 		for _, c := range cases {
 			got := tok.Encode(c.Text, false, true)
-			if slices.Equal(got, c.IDs) {
+			same := slices.Equal(got, c.IDs)
+			listed := hfDiffers(name, c.Text)
+			switch {
+			case same && !listed:
 				agree++
-				continue
+			case !same && listed:
+				known++
+			case same && listed:
+				t.Errorf("%s %q: listed as differing from HF but agrees; update hfDiffers", name, c.Text)
+			default:
+				t.Errorf("%s %q:\n got %v\n  HF %v", name, c.Text, got, c.IDs)
 			}
-			t.Errorf("%s %q:\n got %v\n  HF %v", name, c.Text, got, c.IDs)
 		}
-		t.Logf("%s: %d/%d texts agree with HuggingFace tokenizers", name, agree, len(cases))
+		t.Logf("%s: %d/%d texts agree with HuggingFace tokenizers, %d known differences", name, agree, len(cases), known)
 	}
+}
+
+// hfDiffers lists where this package departs from a HuggingFace tokenizer
+// on purpose. The phimoe fixture's tokenizer.json was derived by
+// transformers with legacy=false: its Metaspace (prepend_scheme "first")
+// puts no U+2581 in front of text that already starts with a space or that
+// follows a special token. SentencePiece itself, llama.cpp and the legacy
+// Llama/Phi tokenizer.json (checked by phi35 above, all agreeing) always
+// prepend it, and GGUF cannot tell the two apart; this package follows
+// SentencePiece.
+func hfDiffers(name, text string) bool {
+	if name != "fixture-phimoe" {
+		return false
+	}
+	return strings.HasPrefix(text, " ") || strings.Contains(text, "<|") || strings.Contains(text, "<s>")
 }
