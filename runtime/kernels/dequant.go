@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/gguftool/gguftool/gguf"
+	"github.com/gguftool/gguftool/quant"
 )
 
 // Block layouts (ggml): bytes per block and elements per block.
@@ -23,14 +24,23 @@ const (
 // mxfp4Values are the e2m1 code points doubled (ggml's kvalues_mxfp4).
 var mxfp4Values = [16]int8{0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12}
 
-// Supported reports whether the kernels can multiply by weights of type t.
-func Supported(t gguf.Type) bool {
+// Native reports whether t has its own decoder here (and fused SIMD kernels
+// on amd64): the types of the converter's outtypes and llama-quantize's
+// common recipes.
+func Native(t gguf.Type) bool {
 	switch t {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_0,
 		gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4:
 		return true
 	}
 	return false
+}
+
+// Supported reports whether the kernels can multiply by weights of type t:
+// the native types, and every other type package quant decodes (Q4_1, Q5_0,
+// Q5_1, Q2_K, Q3_K...), through its reference dequantizer, row by row.
+func Supported(t gguf.Type) bool {
+	return Native(t) || (quant.Supported(t) && t.BlockSize() > 0)
 }
 
 // DequantizeRow decodes one row of len(dst) elements of type t from src,
@@ -76,7 +86,10 @@ func dequantRow(t gguf.Type, dst []float32, src []byte) {
 	case gguf.TypeQ6_K:
 		dequantQ6K(dst, src)
 	default:
-		panic("kernels: unsupported type " + t.String())
+		// Sizes were checked when the Mat was made; quant only fails on them.
+		if err := quant.Dequantize(t, dst, src); err != nil {
+			panic("kernels: " + err.Error())
+		}
 	}
 }
 

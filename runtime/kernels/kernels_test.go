@@ -14,6 +14,9 @@ import (
 var allTypes = []gguf.Type{gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_0,
 	gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4}
 
+// genericTypes run through package quant's dequantizers.
+var genericTypes = []gguf.Type{gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ2_K, gguf.TypeQ3_K}
+
 func randFloats(r *rand.Rand, n int, scale float64) []float32 {
 	x := make([]float32, n)
 	for i := range x {
@@ -145,7 +148,7 @@ func checkClose(t *testing.T, what string, got []float32, want []float64, tol fl
 
 func TestMatVecAndMatMulAgainstFloat64(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, typ := range allTypes {
+	for _, typ := range append(append([]gguf.Type{}, allTypes...), genericTypes...) {
 		for _, shape := range [][2]int{{37, 256}, {300, 512}, {5, 2816}} {
 			m := quantized(t, typ, shape[0], shape[1], uint64(shape[0]))
 			x := randFloats(r, 9*m.Cols, 1)
@@ -171,7 +174,7 @@ func TestNewMatRejectsBadShapes(t *testing.T) {
 	if _, err := NewMat(gguf.TypeF32, 2, 4, make([]byte, 31)); err == nil {
 		t.Error("accepted short data")
 	}
-	if _, err := NewMat(gguf.TypeQ2_K, 1, 256, make([]byte, 84)); err == nil {
+	if _, err := NewMat(gguf.TypeIQ2_XXS, 1, 256, make([]byte, 66)); err == nil {
 		t.Error("accepted an unsupported type")
 	}
 	if err := DequantizeRow(gguf.TypeQ8_0, make([]float32, 32), make([]byte, 33)); err == nil {
