@@ -301,6 +301,10 @@ func arith(op string, a, b any, line int) (any, error) {
 		}
 	case "*":
 		if s, ok := a.(string); ok && bInt {
+			// Templates come with model files: bound what one can allocate.
+			if bi > 0 && int64(len(s))*bi > 1<<24 {
+				return nil, errorf(line, "string repetition longer than 16 MiB")
+			}
 			return strings.Repeat(s, int(max(bi, 0))), nil
 		}
 		if aInt && bInt {

@@ -349,6 +349,17 @@ func (p *parser) parseStatement() (node, error) {
 			p.next()
 		}
 		return n, p.expectBlockEnd()
+	case "generation":
+		// transformers' AssistantTracker marks assistant text for masks;
+		// rendering is unchanged.
+		if err := p.expectBlockEnd(); err != nil {
+			return nil, err
+		}
+		body, _, err := p.parseBody([]string{"endgeneration"})
+		if err != nil {
+			return nil, err
+		}
+		return &ifNode{conds: []expr{&literal{v: true}}, bodies: [][]node{body}}, p.expectBlockEnd()
 	case "break":
 		return &breakNode{}, p.expectBlockEnd()
 	case "continue":

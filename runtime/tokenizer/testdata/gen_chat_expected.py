@@ -16,6 +16,16 @@ from datetime import datetime
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.ext import loopcontrols
 from jinja2.exceptions import TemplateError
+from jinja2.ext import Extension
+from jinja2 import nodes
+
+class GenerationTag(Extension):
+    """transformers' AssistantTracker, without the tracking."""
+    tags = {"generation"}
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return nodes.Scope(body, lineno=lineno)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "..", "..", "testdata", "fixtures")
@@ -26,7 +36,7 @@ def env():
         raise TemplateError(msg)
     def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
         return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-    e = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    e = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, GenerationTag])
     e.filters["tojson"] = tojson
     e.globals["raise_exception"] = raise_exception
     e.globals["strftime_now"] = lambda f: NOW.strftime(f)
@@ -117,6 +127,7 @@ features = [
     "{# comment #}\n{%- set x = [1, 2] + [3] -%}\n{{ x }} {{ (1, 2)|length }} {{ {'a': 1} }} {{ 'it''s' }} {{ \"q\\n\" }}",
     "{{ xs|map('string')|join }} {{ ms|map(attribute='role')|join(',') }} {{ ms|selectattr('role', 'equalto', 'user')|list|length }} {{ xs|reverse|list }} {{ xs|first }}{{ xs|last }}",
     "{{ 1.0 }} {{ 0.1 + 0.2 }} {{ 1e20 }} {{ 3 == 3.0 }} {{ true }} {{ none }} {{ [] }} {{ 'A'.lower() }}{{ 'hello world'.title() }}",
+    "{% for m in ms %}{% if m.role == 'assistant' %}{% generation %}<{{ m.content }}>{% endgeneration %}{% else %}{{ m.content }}{% endif %}{% endfor %}",
     "{{ raise_exception('boom') }}",
     "{{ undefined_var.attr }}",
 ]
