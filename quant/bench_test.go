@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/gguftool/gguftool/gguf"
 )
 
 // benchData is 1 MiB of float32 weights (normal, σ 0.02 like real ones).
@@ -87,5 +89,27 @@ func BenchmarkModel(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkQuantizeKLanes: the K-quants with the eight-lane search
+// against the portable one-sub-block search, one core (the baseline runs
+// in the same process).
+func BenchmarkQuantizeKLanes(b *testing.B) {
+	x := benchData()
+	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K} {
+		q := make([]byte, typ.RowSize(int64(len(x))))
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/lanes=%v", typ, on), func(b *testing.B) {
+				b.SetBytes(int64(4 * len(x)))
+				withLanes(on, func() {
+					for b.Loop() {
+						if err := Quantize(typ, q, x); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		}
 	}
 }

@@ -18,16 +18,40 @@ func quantizeQ2_K(dst []byte, src []float32) {
 		mins    [16]float32
 	)
 	const q4scale = 15
+	lb := new(laneBlock)
 	for b := 0; b < len(src)/qkK; b++ {
 		x := src[b*qkK : (b+1)*qkK]
 		y := dst[b*blockQ2_K : (b+1)*blockQ2_K]
+		if useLanes {
+			// Sub-blocks 0-7 and 8-15 searched side by side.
+			for half := 0; half < 2; half++ {
+				for k := 0; k < lanes; k++ {
+					j := 8*half + k
+					for l := 0; l < 16; l++ {
+						v := x[16*j+l]
+						lb.x[l][k], lb.w[l][k] = v, absf(v)
+					}
+				}
+				sc, mn := makeQKX2Quants8(lb, 16, 3, -0.5, 0.1, 15, true)
+				for k := 0; k < lanes; k++ {
+					j := 8*half + k
+					scales[j], mins[j] = sc[k], mn[k]
+					for l := 0; l < 16; l++ {
+						L[16*j+l] = uint8(lb.l[l][k])
+					}
+				}
+			}
+		} else {
+			for j := 0; j < 16; j++ {
+				xs := x[16*j : 16*j+16]
+				for l, v := range xs {
+					weights[l] = absf(v)
+				}
+				scales[j], mins[j] = makeQKX2Quants(3, xs, weights[:], L[16*j:16*j+16], Laux[:], -0.5, 0.1, 15, true)
+			}
+		}
 		var maxScale, maxMin float32
 		for j := 0; j < 16; j++ {
-			xs := x[16*j : 16*j+16]
-			for l, v := range xs {
-				weights[l] = absf(v)
-			}
-			scales[j], mins[j] = makeQKX2Quants(3, xs, weights[:], L[16*j:16*j+16], Laux[:], -0.5, 0.1, 15, true)
 			if scales[j] > maxScale {
 				maxScale = scales[j]
 			}

@@ -24,25 +24,51 @@ func scaleMinK4(j int, q []byte) (uint8, uint8) {
 // quantizeK45 holds what Q4_K and Q5_K share: the per-sub-block search,
 // the 6-bit scale packing into y[4:16], d and dmin, and the requantization
 // with the stored scales. It leaves the levels (0..nmax) in L.
-func quantizeK45(y []byte, x []float32, L *[qkK]uint8, nmax int, rmin float32, nstep int) {
+func quantizeK45(y []byte, x []float32, L *[qkK]uint8, lb *laneBlock, nmax int, rmin float32, nstep int) {
 	var (
 		Laux    [32]uint8
 		weights [32]float32
 		scales  [8]float32
 		mins    [8]float32
 	)
+	if useLanes {
+		// The 8 sub-blocks searched side by side (ksearch_lanes.go).
+		b := lb
+		for j := 0; j < 8; j++ {
+			xs := x[32*j : 32*j+32]
+			var sumX2 float32
+			for _, v := range xs {
+				sumX2 += float32(v * v)
+			}
+			avX := float32(math.Sqrt(float64(sumX2 / 32)))
+			for l, v := range xs {
+				b.x[l][j] = v
+				b.w[l][j] = avX + absf(v)
+			}
+		}
+		sc, mn := makeQKX2Quants8(b, 32, nmax, rmin, 0.1, nstep, false)
+		scales, mins = sc, mn
+		for j := 0; j < 8; j++ {
+			for l := 0; l < 32; l++ {
+				L[32*j+l] = uint8(b.l[l][j])
+			}
+		}
+	} else {
+		for j := 0; j < 8; j++ {
+			xs := x[32*j : 32*j+32]
+			var sumX2 float32
+			for _, v := range xs {
+				sumX2 += float32(v * v)
+			}
+			avX := float32(math.Sqrt(float64(sumX2 / 32)))
+			for l, v := range xs {
+				weights[l] = avX + absf(v)
+			}
+			scales[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], L[32*j:32*j+32], Laux[:], rmin, 0.1, nstep, false)
+		}
+	}
 	var maxScale, maxMin float32
 	for j := 0; j < 8; j++ {
-		xs := x[32*j : 32*j+32]
-		var sumX2 float32
-		for _, v := range xs {
-			sumX2 += float32(v * v)
-		}
-		avX := float32(math.Sqrt(float64(sumX2 / 32)))
-		for l, v := range xs {
-			weights[l] = avX + absf(v)
-		}
-		scales[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], L[32*j:32*j+32], Laux[:], rmin, 0.1, nstep, false)
 		if scales[j] > maxScale {
 			maxScale = scales[j]
 		}
@@ -89,11 +115,12 @@ func quantizeK45(y []byte, x []float32, L *[qkK]uint8, nmax int, rmin float32, n
 
 func quantizeQ4_K(dst []byte, src []float32) {
 	var L [qkK]uint8
+	lb := new(laneBlock)
 	for b := 0; b < len(src)/qkK; b++ {
 		x := src[b*qkK : (b+1)*qkK]
 		y := dst[b*blockQ4_K : (b+1)*blockQ4_K]
 		clear(y[4:16])
-		quantizeK45(y, x, &L, 15, -1, 20)
+		quantizeK45(y, x, &L, lb, 15, -1, 20)
 		q := y[16:]
 		for j := 0; j < qkK; j += 64 {
 			for l := 0; l < 32; l++ {
@@ -105,11 +132,12 @@ func quantizeQ4_K(dst []byte, src []float32) {
 
 func quantizeQ5_K(dst []byte, src []float32) {
 	var L [qkK]uint8
+	lb := new(laneBlock)
 	for b := 0; b < len(src)/qkK; b++ {
 		x := src[b*qkK : (b+1)*qkK]
 		y := dst[b*blockQ5_K : (b+1)*blockQ5_K]
 		clear(y[4:16])
-		quantizeK45(y, x, &L, 31, -0.5, 15)
+		quantizeK45(y, x, &L, lb, 31, -0.5, 15)
 		qh, ql := y[16:48], y[48:]
 		clear(qh)
 		var m1, m2 uint8 = 1, 2

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
@@ -272,8 +273,8 @@ func scanLayer(name string) (int, bool) {
 	n, digits := 0, 0
 	for ; digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9'; digits++ {
 		n = n*10 + int(rest[digits]-'0')
-		if n > 1<<31 {
-			n = 1 << 31
+		if n > math.MaxInt32 { // saturate; such layers are out of range anyway
+			n = math.MaxInt32
 		}
 	}
 	if digits == 0 {
