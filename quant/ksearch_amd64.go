@@ -30,3 +30,14 @@ func qkx2Err(ts, tm *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, 
 	}
 	qkx2ErrAVX2(ts, tm, la, &b.x, &b.w, n, mad, out)
 }
+
+//go:noescape
+func qxSumsAVX2(isc *[lanes]float32, x, w, wx *[32][lanes]float32, la *[32][lanes]int32, n int, nmax int32, out *[3][lanes]float32)
+
+func qxSums(isc *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, nmax int32, out *[3][lanes]float32) {
+	if !haveAVX2 {
+		qxSumsGo(isc, b, la, n, nmax, out)
+		return
+	}
+	qxSumsAVX2(isc, &b.x, &b.w, &b.xm, la, n, nmax, out)
+}

@@ -122,3 +122,66 @@ errdone:
 	VMOVUPS Y2, (R9)
 	VZEROUPPER
 	RET
+
+// func qxSumsAVX2(isc *[8]float32, x, w, wx *[32][8]float32, la *[32][8]int32, n int, nmax int32, out *[3][8]float32)
+TEXT ·qxSumsAVX2(SB), NOSPLIT, $0-64
+	MOVQ isc+0(FP), AX
+	MOVQ x+8(FP), BX
+	MOVQ w+16(FP), CX
+	MOVQ wx+24(FP), DX
+	MOVQ la+32(FP), SI
+	MOVQ n+40(FP), DI
+	MOVL nmax+48(FP), R8
+	MOVQ out+56(FP), R9
+
+	VMOVUPS (AX), Y0            // iscale per lane
+	MOVL $0x4B400000, R10
+	VMOVD R10, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x007FFFFF, R10
+	VMOVD R10, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x00400000, R10
+	VMOVD R10, X13
+	VPBROADCASTD X13, Y13
+	MOVL R8, R10
+	NEGL R10
+	VMOVD R10, X12
+	VPBROADCASTD X12, Y12       // -nmax
+	MOVL R8, R10
+	DECL R10
+	VMOVD R10, X11
+	VPBROADCASTD X11, Y11       // nmax-1
+
+	VXORPS Y1, Y1, Y1           // Σ (w·x)·l
+	VXORPS Y2, Y2, Y2           // Σ (w·l)·l
+
+	TESTQ DI, DI
+	JLE   qxdone
+
+qxloop:
+	VMULPS  (BX), Y0, Y4        // iscale·x
+	VADDPS  Y15, Y4, Y4         // nearest_int
+	VPAND   Y14, Y4, Y4
+	VPSUBD  Y13, Y4, Y4
+	VPMAXSD Y12, Y4, Y4         // clamp to [-nmax, nmax-1]
+	VPMINSD Y11, Y4, Y4
+	VMOVDQU Y4, (SI)
+	VCVTDQ2PS Y4, Y5            // l
+	VMULPS  (DX), Y5, Y6        // (w·x)·l
+	VADDPS  Y6, Y1, Y1
+	VMULPS  (CX), Y5, Y7        // w·l
+	VMULPS  Y5, Y7, Y7          // (w·l)·l
+	VADDPS  Y7, Y2, Y2
+	ADDQ $32, BX
+	ADDQ $32, CX
+	ADDQ $32, DX
+	ADDQ $32, SI
+	DECQ DI
+	JNZ  qxloop
+
+qxdone:
+	VMOVUPS Y1, (R9)
+	VMOVUPS Y2, 32(R9)
+	VZEROUPPER
+	RET

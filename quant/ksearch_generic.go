@@ -14,3 +14,7 @@ func qkx2Sums(isc *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, nm
 func qkx2Err(ts, tm *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, mad bool, out *[lanes]float32) {
 	qkx2ErrGo(ts, tm, b, la, n, mad, out)
 }
+
+func qxSums(isc *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, nmax int32, out *[3][lanes]float32) {
+	qxSumsGo(isc, b, la, n, nmax, out)
+}

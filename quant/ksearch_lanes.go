@@ -132,3 +132,84 @@ func makeQKX2Quants8(b *laneBlock, n, nmax int, rmin, rdelta float32, nstep int,
 	}
 	return scale, negMin
 }
+
+// qxSumsGo: for each lane, la[i] = clamp(nearest_int(isc·x[i]), -nmax,
+// nmax-1) and the sums Σ (w·x)·l and Σ (w·l)·l over i < n, with w = x²
+// (b.w) and w·x (b.xm, reused for it) precomputed.
+func qxSumsGo(isc *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, nmax int32, out *[3][lanes]float32) {
+	for k := 0; k < lanes; k++ {
+		var sumlx, suml2 float32
+		for i := 0; i < n; i++ {
+			l := int32(clampInt(nearestInt(float32(isc[k]*b.x[i][k])), -int(nmax), int(nmax)-1))
+			la[i][k] = l
+			fl := float32(l)
+			sumlx += float32(b.xm[i][k] * fl)
+			suml2 += float32(float32(b.w[i][k]*fl) * fl)
+		}
+		out[0][k], out[1][k] = sumlx, suml2
+	}
+}
+
+// makeQXQuants8 is makeQXQuants (rmse_type 1, no weights) on the n
+// elements of each lane of b (x filled in); levels + nmax are left in b.l.
+func makeQXQuants8(b *laneBlock, n, nmax int) (scale [lanes]float32) {
+	var max, iscale, best [lanes]float32
+	var zero [lanes]bool
+	fnmax := float32(nmax)
+	for k := 0; k < lanes; k++ {
+		var amax float32
+		for i := 0; i < n; i++ {
+			v := b.x[i][k]
+			if a := absf(v); a > amax {
+				amax, max[k] = a, v
+			}
+			w := float32(v * v)
+			b.w[i][k] = w
+			b.xm[i][k] = float32(w * v)
+		}
+		zero[k] = amax < groupMaxEps
+		iscale[k] = -fnmax / max[k]
+	}
+	var sums [3][lanes]float32
+	qxSums(&iscale, b, &b.l, n, int32(nmax), &sums)
+	for k := 0; k < lanes; k++ {
+		sumlx, suml2 := sums[0][k], sums[1][k]
+		if suml2 != 0 {
+			scale[k] = sumlx / suml2
+		}
+		best[k] = float32(scale[k] * sumlx)
+	}
+	for is := -9; is <= 9; is++ {
+		if is == 0 {
+			continue
+		}
+		num := -(fnmax + float32(0.1*float32(is)))
+		for k := 0; k < lanes; k++ {
+			iscale[k] = num / max[k]
+		}
+		qxSums(&iscale, b, &b.la, n, int32(nmax), &sums)
+		for k := 0; k < lanes; k++ {
+			sumlx, suml2 := sums[0][k], sums[1][k]
+			if suml2 > 0 && float32(sumlx*sumlx) > float32(best[k]*suml2) {
+				for i := 0; i < n; i++ {
+					b.l[i][k] = b.la[i][k]
+				}
+				scale[k] = sumlx / suml2
+				best[k] = float32(scale[k] * sumlx)
+			}
+		}
+	}
+	for k := 0; k < lanes; k++ {
+		if zero[k] {
+			scale[k] = 0
+			for i := 0; i < n; i++ {
+				b.l[i][k] = 0
+			}
+			continue
+		}
+		for i := 0; i < n; i++ {
+			b.l[i][k] += int32(nmax)
+		}
+	}
+	return scale
+}

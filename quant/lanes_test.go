@@ -50,7 +50,7 @@ func laneTestData(r *rand.Rand, n int) []float32 {
 // gives the bytes of the one-sub-block-at-a-time portable search.
 func TestLanesMatchPortable(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K} {
+	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
 		for trial := 0; trial < 24; trial++ {
 			x := laneTestData(r, 256*16)
 			if trial%4 == 3 { // raw bit patterns: NaN, inf, subnormals, huge
@@ -112,6 +112,12 @@ func TestLaneKernels(t *testing.T) {
 		if la1 != la2 || s1 != s2 {
 			t.Fatalf("trial %d: qkx2Sums differs", trial)
 		}
+		var q1, q2 [3][lanes]float32
+		withLanes(true, func() { qxSums(&isc, &b, &la1, n, nmax, &q1) })
+		qxSumsGo(&isc, &b, &la2, n, nmax, &q2)
+		if la1 != la2 || q1 != q2 {
+			t.Fatalf("trial %d: qxSums differs", trial)
+		}
 		for _, mad := range []bool{false, true} {
 			var e1, e2 [lanes]float32
 			withLanes(true, func() { qkx2Err(&ts, &tm, &b, &b.la, n, mad, &e1) })
@@ -134,7 +140,7 @@ func TestGoldenTensorsPortable(t *testing.T) {
 func FuzzLanes(f *testing.F) {
 	f.Add(uint8(0), bytes.Repeat([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0}, 128))
 	f.Add(uint8(1), bytes.Repeat([]byte{0xff, 0xff, 0x7f, 0x7f, 0, 0, 0x80, 0x7f}, 128))
-	types := []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K}
+	types := []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K}
 	f.Fuzz(func(t *testing.T, ti uint8, data []byte) {
 		typ := types[int(ti)%len(types)]
 		n := len(data) / 4 / 256 * 256

@@ -10,12 +10,34 @@ func quantizeQ6_K(dst []byte, src []float32) {
 		L      [qkK]uint8
 		scales [16]float32
 	)
+	lb := new(laneBlock)
 	for b := 0; b < len(src)/qkK; b++ {
 		x := src[b*qkK : (b+1)*qkK]
 		y := dst[b*blockQ6_K : (b+1)*blockQ6_K]
+		if useLanes {
+			// Sub-blocks 0-7 and 8-15 searched side by side.
+			for half := 0; half < 2; half++ {
+				for k := 0; k < lanes; k++ {
+					for l := 0; l < 16; l++ {
+						lb.x[l][k] = x[16*(8*half+k)+l]
+					}
+				}
+				sc := makeQXQuants8(lb, 16, 32)
+				for k := 0; k < lanes; k++ {
+					ib := 8*half + k
+					scales[ib] = sc[k]
+					for l := 0; l < 16; l++ {
+						L[16*ib+l] = uint8(lb.l[l][k])
+					}
+				}
+			}
+		} else {
+			for ib := 0; ib < 16; ib++ {
+				scales[ib] = makeQXQuants(32, x[16*ib:16*ib+16], L[16*ib:16*ib+16])
+			}
+		}
 		var maxScale, maxAbsScale float32
 		for ib := 0; ib < 16; ib++ {
-			scales[ib] = makeQXQuants(32, x[16*ib:16*ib+16], L[16*ib:16*ib+16])
 			if a := absf(scales[ib]); a > maxAbsScale {
 				maxAbsScale, maxScale = a, scales[ib]
 			}
