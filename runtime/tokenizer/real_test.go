@@ -58,11 +58,37 @@ type realCase struct {
 }
 
 func realExpected(t testing.TB) map[string][]realCase {
-	var m map[string][]realCase
-	if !readJSON(t, "testdata/real_expected.json", &m) {
-		t.Fatal("testdata/real_expected.json missing")
+	return loadIDCases(t, "testdata/real_expected.json")
+}
+
+// loadIDCases reads a file of id lists per tokenizer, one per corpus text
+// in the order texts, special_texts[name], random_texts, and pairs them
+// with the texts of testdata/corpus.json.
+func loadIDCases(t testing.TB, path string) map[string][]realCase {
+	t.Helper()
+	var corpus struct {
+		Texts        []string            `json:"texts"`
+		SpecialTexts map[string][]string `json:"special_texts"`
+		RandomTexts  []string            `json:"random_texts"`
 	}
-	return m
+	if !readJSON(t, "testdata/corpus.json", &corpus) {
+		t.Fatal("testdata/corpus.json missing")
+	}
+	var ids map[string][][]int32
+	if !readJSON(t, path, &ids) {
+		t.Skipf("%s not generated", path)
+	}
+	out := map[string][]realCase{}
+	for name, lists := range ids {
+		texts := append(append(append([]string{}, corpus.Texts...), corpus.SpecialTexts[name]...), corpus.RandomTexts...)
+		if len(texts) != len(lists) {
+			t.Fatalf("%s: %d id lists for %s, corpus has %d texts; regenerate it", path, len(lists), name, len(texts))
+		}
+		for i, l := range lists {
+			out[name] = append(out[name], realCase{Text: texts[i], IDs: l})
+		}
+	}
+	return out
 }
 
 // realFullMetadata converts a package's tokenizer.json; it skips the test

@@ -30,7 +30,8 @@ const toks = {
 };
 const out = {};
 for (const [name, tok] of Object.entries(toks)) {
-  const texts = [...corpus.texts, ...(corpus.special_texts[name] || [])];
-  out[name] = texts.map((text) => ({ text, ids: Array.from(tok.encode(text, { add_special_tokens: false })) }));
+  const texts = [...corpus.texts, ...(corpus.special_texts[name] || []), ...corpus.random_texts];
+  out[name] = texts.map((text) => Array.from(tok.encode(text, { add_special_tokens: false })));
 }
+// One id list per text, in the order texts, special_texts[name], random_texts.
 process.stdout.write(JSON.stringify(out) + "\n");

@@ -13,8 +13,9 @@ const llama = await getLlama({ gpu: false, build: "never" });
 const out = {};
 for (const name of ["gptoss", "deepseek_v3", "phi35"]) {
   const model = await llama.loadModel({ modelPath: `${dir}/${name}.gguf`, vocabOnly: true });
-  const texts = [...corpus.texts, ...(corpus.special_texts[name] || [])];
-  out[name] = texts.map((text) => ({ text, ids: Array.from(model.tokenize(text, true)) }));
+  const texts = [...corpus.texts, ...(corpus.special_texts[name] || []), ...corpus.random_texts];
+  out[name] = texts.map((text) => Array.from(model.tokenize(text, true)));
   await model.dispose();
 }
+// One id list per text, in the order texts, special_texts[name], random_texts.
 process.stdout.write(JSON.stringify(out) + "\n");
