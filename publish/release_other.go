@@ -1,6 +1,6 @@
-//go:build !linux && !darwin
+//go:build !unix
 
 package publish
 
-// releasePages is a no-op where the reader does not map files.
-func releasePages(b []byte) {}
+// releasePages is a no-op where files are not mapped.
+func releasePages(mapping []byte, lo, hi int) {}

@@ -58,6 +58,11 @@ func modelMetadata(m *gguf.File) *gguf.Metadata {
 	return md
 }
 
+// releaseMargin widens each release of copied source pages: the kernel maps
+// pages around a faulting address (fault-around), so reading one chunk also
+// maps the edges of its neighbours, possibly after they were released.
+const releaseMargin = 2 << 20
+
 // copyChunk bounds how much tensor data is copied between checks for
 // cancellation.
 const copyChunk = 8 << 20
@@ -120,6 +125,8 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 		if err := w.BeginTensor(t.Name); err != nil {
 			return FileEntry{}, fmt.Errorf("%s: %w", name, err)
 		}
+		mapping := m.Shards[t.Shard].Bytes()
+		pos := int(m.FileOffset(t)) // of data[0] in mapping
 		for len(data) > 0 {
 			if err := ctx.Err(); err != nil {
 				return FileEntry{}, err
@@ -128,7 +135,8 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 			if _, err := w.Write(data[:n]); err != nil {
 				return FileEntry{}, fmt.Errorf("%s: %w", name, err)
 			}
-			releasePages(data[:n])
+			releasePages(mapping, pos-releaseMargin, pos+n+releaseMargin)
+			pos += n
 			if progress != nil {
 				progress(int64(n))
 			}
