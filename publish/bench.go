@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // Bench is a `gguftool bench --json` result, kept as given: the card prints
@@ -130,14 +129,4 @@ func scalarText(raw json.RawMessage) string {
 		return buf.String()
 	}
 	return string(raw)
-}
-
-// sortedKeys returns m's keys in order (for stable output).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/gguftool/gguftool/gguf"
@@ -437,11 +436,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// sortedFiles returns the entries in name order.
-func sortedFiles(fs []FileEntry) []FileEntry {
-	out := append([]FileEntry(nil), fs...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
