@@ -31,7 +31,8 @@ file MODEL and print one line per token: the id, right-aligned in 6 columns, and
 piece in quotes, as llama.cpp's llama-tokenize prints them. BOS/EOS are added when the
 vocabulary asks for them (tokenizer.ggml.add_bos_token), unless --no-bos. Special
 tokens written in the text (<|start|>, <s>...) become their ids unless --no-special.
-Escapes (\n, \t, \\, \") in TEXT are processed unless --no-escape; --file is read verbatim.`,
+Escapes (\n, \t, \\, \") in TEXT are processed unless --no-escape; --file is read
+verbatim, and --file - reads standard input.`,
 		Example: `  gguftool tokenize gpt-oss-20b.gguf 'Hello world'
   gguftool tokenize model.gguf '<|start|>user<|message|>Hi<|end|>' --ids
   gguftool tokenize model.gguf --file prompt.txt --json`,
@@ -44,7 +45,13 @@ Escapes (\n, \t, \\, \") in TEXT are processed unless --no-escape; --file is rea
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text := ""
 			if opts.file != "" {
-				b, err := os.ReadFile(opts.file)
+				var b []byte
+				var err error
+				if opts.file == "-" {
+					b, err = io.ReadAll(cmd.InOrStdin())
+				} else {
+					b, err = os.ReadFile(opts.file)
+				}
 				if err != nil {
 					return err
 				}
@@ -79,7 +86,7 @@ Escapes (\n, \t, \\, \") in TEXT are processed unless --no-escape; --file is rea
 	f.BoolVar(&opts.ids, "ids", false, "print only the ids, as a list [1, 2, 3]")
 	f.BoolVar(&opts.showCount, "show-count", false, "print the number of tokens at the end")
 	f.BoolVar(&opts.noEscape, "no-escape", false, "take TEXT literally (no \\n, \\t... escapes)")
-	f.StringVarP(&opts.file, "file", "f", "", "read the text from this file instead of TEXT")
+	f.StringVarP(&opts.file, "file", "f", "", "read the text from this file instead of TEXT (- for standard input)")
 	return cmd
 }
 

@@ -138,6 +138,14 @@ func TestTokenizeSpecialAndJSON(t *testing.T) {
 	if last := res.Tokens[len(res.Tokens)-1]; last.Piece != "\n" {
 		t.Errorf(`escape \n not processed: last piece %q`, last.Piece)
 	}
+	root := newRootCmd()
+	var sout strings.Builder
+	root.SetOut(&sout)
+	root.SetIn(strings.NewReader("<|start|>"))
+	root.SetArgs([]string{"tokenize", path, "--file", "-", "--ids"})
+	if err := root.Execute(); err != nil || sout.String() != "[1006]\n" {
+		t.Errorf("--file - (stdin): %q, %v", sout.String(), err)
+	}
 	out2, _, _ := runCLI(t, "tokenize", path, "<|start|>", "--no-special", "--ids")
 	if strings.Contains(out2, "1006") {
 		t.Errorf("--no-special still parsed <|start|>: %s", out2)
