@@ -147,22 +147,22 @@ func writeHowToRun(b *strings.Builder, m *Manifest) {
 		}
 		b.WriteString("gguftool (attention on the GPU, experts in CPU memory):\n\n```sh\n")
 		if mod.Run != nil {
-			fmt.Fprintf(b, "gguftool run %s --vram %s --ctx %d -p \"Hello\"\n", first, gibFlag(mod.Run.VRAM), ctx)
+			fmt.Fprintf(b, "gguftool run %s --vram %s --ctx %d -p \"Hello\"\n", shellQuote(first), gibFlag(mod.Run.VRAM), ctx)
 		} else {
-			fmt.Fprintf(b, "gguftool run %s --ctx %d -p \"Hello\"\n", first, ctx)
+			fmt.Fprintf(b, "gguftool run %s --ctx %d -p \"Hello\"\n", shellQuote(first), ctx)
 		}
 		b.WriteString("```\n\n")
 		if mod.Run != nil {
 			fmt.Fprintf(b, "llama.cpp, with the placement gguftool plans for %s of VRAM (%s on the GPU):\n\n```sh\n",
 				gibFlag(mod.Run.VRAM), FormatMem(mod.Run.GPUBytes))
-			fmt.Fprintf(b, "llama-cli -m %s %s\n```\n\n", first, joinArgs(withContext(mod.Run.LlamaCppArgs, ctx)))
+			fmt.Fprintf(b, "llama-cli -m %s %s\n```\n\n", shellQuote(first), joinArgs(withContext(mod.Run.LlamaCppArgs, ctx)))
 		} else {
-			fmt.Fprintf(b, "llama.cpp, every routed expert in CPU memory:\n\n```sh\nllama-cli -m %s -c %d -ngl 999 --cpu-moe\n```\n\n", first, ctx)
+			fmt.Fprintf(b, "llama.cpp, every routed expert in CPU memory:\n\n```sh\nllama-cli -m %s -c %d -ngl 999 --cpu-moe\n```\n\n", shellQuote(first), ctx)
 		}
 		b.WriteString("Ollama")
 		if mod.Split {
 			b.WriteString(" (it does not load split GGUF files: merge the shards first with " +
-				"`llama-gguf-split --merge " + first + " " + mod.Name + ".gguf`)")
+				"`llama-gguf-split --merge " + shellQuote(first) + " " + shellQuote(mod.Name+".gguf") + "`)")
 			first = mod.Name + ".gguf"
 		}
 		fmt.Fprintf(b, ", `Modelfile`:\n\n```\nFROM ./%s\nPARAMETER num_ctx %d\n```\n\n", first, ctx)

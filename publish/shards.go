@@ -33,7 +33,10 @@ func modelPrefix(path string) string {
 	if m := splitSuffix.FindStringSubmatch(base); m != nil {
 		return m[1]
 	}
-	return strings.TrimSuffix(base, ".gguf")
+	if ext := filepath.Ext(base); strings.EqualFold(ext, ".gguf") {
+		return strings.TrimSuffix(base, ext)
+	}
+	return base
 }
 
 // shardNames returns the file names of a model written in len(starts) shards.
