@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,18 +94,6 @@ func writeShards(ctx context.Context, dir, prefix string, m *gguf.File, starts [
 	return entries, nil
 }
 
-// countingHash hashes and counts what passes through it.
-type countingHash struct {
-	h hash.Hash
-	n int64
-}
-
-func (c *countingHash) Write(p []byte) (int, error) {
-	c.h.Write(p)
-	c.n += int64(len(p))
-	return len(p), nil
-}
-
 func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File, tensors []gguf.TensorInfo, progress func(int64)) (FileEntry, error) {
 	name := filepath.Base(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -114,7 +101,13 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 		return FileEntry{}, err
 	}
 	defer f.Close()
-	sum := &countingHash{h: sha256.New()}
+	sum := newAsyncHash()
+	finished := false
+	defer func() {
+		if !finished {
+			sum.Stop()
+		}
+	}()
 	w, err := gguf.NewWriter(io.MultiWriter(f, sum), md, tensors)
 	if err != nil {
 		return FileEntry{}, fmt.Errorf("%s: %w", name, err)
@@ -158,7 +151,9 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 	if err := f.Close(); err != nil {
 		return FileEntry{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return FileEntry{Name: name, Size: sum.n, SHA256: hex.EncodeToString(sum.h.Sum(nil)), Tensors: len(tensors)}, nil
+	finished = true
+	digest, n := sum.Sum()
+	return FileEntry{Name: name, Size: n, SHA256: digest, Tensors: len(tensors)}, nil
 }
 
 // hashFile returns the sha256 and size of a file, checking ctx between
