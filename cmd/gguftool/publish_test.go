@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestPublishCommand converts two fixtures, benchmarks one, publishes both
@@ -115,4 +118,19 @@ func firstShard(t *testing.T, dir, prefix string) string {
 		t.Fatalf("first shard of %s: %v", prefix, m)
 	}
 	return m[0]
+}
+
+// TestInterruptContext: while publish runs, SIGINT cancels its context (so
+// Publish removes its temporary folder) instead of killing the process.
+func TestInterruptContext(t *testing.T) {
+	ctx, stop := interruptContext(context.Background())
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGINT did not cancel the context")
+	}
 }
