@@ -14,6 +14,7 @@ type Bench struct {
 	Raw     json.RawMessage
 	Machine []Field  // the machine description, in file order
 	Model   string   // the benchmarked model, when the result names it
+	Facts   []Field  // the result's other top-level scalars (model bytes...), in file order
 	Columns []string // union of the result rows' scalar keys, first-seen order
 	Rows    []map[string]string
 }
@@ -55,6 +56,17 @@ func ReadBench(path string) (*Bench, error) {
 	}
 	if len(b.Machine) == 0 {
 		return nil, fmt.Errorf("bench result %s: \"machine\" is empty", path)
+	}
+	if all, err := orderedFields(b.Raw); err == nil {
+		for _, f := range all {
+			switch f.Key {
+			case "model", "machine", "results", "tests":
+				continue
+			}
+			if v := top[f.Key]; len(v) > 0 && v[0] != '{' && v[0] != '[' && f.Value != "" {
+				b.Facts = append(b.Facts, f)
+			}
+		}
 	}
 	rows, ok := top["results"]
 	if !ok {

@@ -206,7 +206,14 @@ func writeBench(b *strings.Builder, bench *Bench) {
 	if bench.Model != "" {
 		fmt.Fprintf(b, " on `%s`", bench.Model)
 	}
-	b.WriteString("; figures as the tool reported them. Machine:\n\n")
+	b.WriteString("; figures as the tool reported them.\n\n")
+	for _, f := range bench.Facts {
+		fmt.Fprintf(b, "- %s: %s\n", f.Key, f.Value)
+	}
+	if len(bench.Facts) > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString("Machine:\n\n")
 	for _, f := range bench.Machine {
 		fmt.Fprintf(b, "- %s: %s\n", f.Key, f.Value)
 	}

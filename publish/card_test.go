@@ -93,13 +93,13 @@ func TestCardGolden(t *testing.T) {
 
 func TestCardBench(t *testing.T) {
 	bench := filepath.Join(t.TempDir(), "bench.json")
-	os.WriteFile(bench, []byte(`{"model": "presets-Q4_K_M.gguf",
+	os.WriteFile(bench, []byte(`{"model": "/home/me/presets-Q4_K_M.gguf", "model_bytes": 1499072,
   "machine": {"cpu": "AMD EPYC 9454 (16 cores)", "memory_read_gb_per_s": 83.21, "gpu": null},
   "results": [{"test": "pp512", "tokens_per_s": 1234.5678, "sd": 3.2},
               {"test": "tg128", "tokens_per_s": 45.6789012, "sd": 0.11, "fraction_of_bound": 0.61}]}`), 0o644)
 	dir, res := publishTo(t, Options{Models: []string{fixtures + "/quant/presets-Q4_K_M.gguf"}, BenchPath: bench})
 	card, _ := os.ReadFile(filepath.Join(dir, "README.md"))
-	for _, want := range []string{"## Benchmark", "- cpu: AMD EPYC 9454 (16 cores)", "- memory_read_gb_per_s: 83.21",
+	for _, want := range []string{"## Benchmark", "on `presets-Q4_K_M.gguf`", "- model_bytes: 1499072\n", "- cpu: AMD EPYC 9454 (16 cores)", "- memory_read_gb_per_s: 83.21",
 		"| test | tokens_per_s | sd | fraction_of_bound |", "| pp512 | 1234.5678 | 3.2 |  |", "| tg128 | 45.6789012 | 0.11 | 0.61 |"} {
 		if !strings.Contains(string(card), want) {
 			t.Errorf("card lacks %q:\n%s", want, card)
