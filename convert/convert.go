@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 
 	"github.com/gguftool/gguftool/gguf"
@@ -191,22 +190,6 @@ func defaultWorkers(n int) int {
 		return n
 	}
 	return runtime.GOMAXPROCS(0)
-}
-
-// sourcesOf lists the distinct checkpoint tensors the plan reads, sorted.
-func (p *Plan) sourcesOf() []string {
-	set := map[string]bool{}
-	for _, t := range p.Tensors {
-		for _, s := range t.Sources {
-			set[s] = true
-		}
-	}
-	out := make([]string, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Source returns the checkpoint tensor of that name, or nil (for tensors

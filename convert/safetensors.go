@@ -182,10 +182,9 @@ func OpenSafetensors(path string) (*SafetensorsFile, error) {
 }
 
 type headerEntry struct {
-	DType       DType             `json:"dtype"`
-	Shape       []int64           `json:"shape"`
-	DataOffsets []int64           `json:"data_offsets"`
-	extra       map[string]string // only for __metadata__
+	DType       DType   `json:"dtype"`
+	Shape       []int64 `json:"shape"`
+	DataOffsets []int64 `json:"data_offsets"`
 }
 
 // parseHeader decodes and checks a safetensors JSON header for a data
