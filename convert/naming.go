@@ -19,7 +19,11 @@ import (
 
 // authorship holds the general.* naming keys; empty fields are not written.
 type authorship struct {
-	Name, Organization, Basename, Finetune, Version, SizeLabel string
+	Name, Author, Version, Organization, Finetune, Basename, Description, SizeLabel string
+	License, LicenseName, LicenseLink                                               string
+	BaseModels, Datasets                                                            []cardEntry
+	hasBaseModels, hasDatasets                                                      bool
+	Tags, Languages                                                                 []string
 }
 
 // Overrides replace derived authorship fields (like --metadata in
@@ -249,10 +253,14 @@ func sizeLabel(total, shared, expert, nExpert int64) string {
 	return roundedCount(total)
 }
 
-// deriveAuthorship fills the naming keys for a model directory.
+// deriveAuthorship fills the naming keys for a model directory: overrides
+// first, then the model card, then config.json's _name_or_path, then the
+// directory name.
 func deriveAuthorship(dir string, cfg *config, ts []*PlannedTensor, ov Overrides) authorship {
 	total, shared, expert, nExpert := paramCounts(ts)
-	a := authorship(ov)
+	a := authorship{Name: ov.Name, Organization: ov.Organization, Basename: ov.Basename,
+		Finetune: ov.Finetune, Version: ov.Version, SizeLabel: ov.SizeLabel}
+	a.applyCard(readModelCard(dir), total)
 	apply := func(id string) {
 		full, org, base, ft, ver, size := modelIDComponents(id, total)
 		set := func(dst *string, v string) {
@@ -287,16 +295,19 @@ func deriveAuthorship(dir string, cfg *config, ts []*PlannedTensor, ov Overrides
 func addAuthorship(md *gguf.Metadata, a authorship) {
 	for _, kv := range []struct{ k, v string }{
 		{"general.name", a.Name},
+		{"general.author", a.Author},
 		{"general.version", a.Version},
 		{"general.organization", a.Organization},
 		{"general.finetune", a.Finetune},
 		{"general.basename", a.Basename},
+		{"general.description", a.Description},
 		{"general.size_label", a.SizeLabel},
 	} {
 		if kv.v != "" {
 			md.Set(kv.k, gguf.String(kv.v))
 		}
 	}
+	addCardKeys(md, a)
 }
 
 // addSampling writes general.sampling.* from generation_config.json.
