@@ -6,6 +6,16 @@
 // the type. Blocks are independent, so any whole number of blocks can be
 // (de)quantized at once, and ranges of blocks can go to different cores
 // (see QuantizeParallel).
+//
+// The K-quant scale searches (ksearch.go) have a faster form that runs the
+// sub-blocks of a super-block as the eight lanes of an AVX2 vector
+// (ksearch_lanes.go, ksearch_amd64.s); every lane performs the scalar
+// code's float32 operations in order, so both forms give the same bytes,
+// which the tests check against each other and against llama-quantize.
+//
+// Policy is apart from mechanics: recipe.go and plan.go choose the type of
+// every tensor as llama-quantize does (plus gguftool's expert/dense
+// recipe), and model.go streams a whole model through the quantizers.
 package quant
 
 import (
