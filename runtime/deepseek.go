@@ -126,6 +126,9 @@ func (g *deepseek) forward(e *exec, s *Session, tokens []int32, pos0 int) []floa
 	h := make([]float32, n*d)
 	x := make([]float32, n*d)
 	e.embed(h, tokens)
+	if e.err != nil {
+		return h
+	}
 	for i := range g.layers {
 		ly := &g.layers[i]
 		ly.attnNorm.apply(x, h, n)

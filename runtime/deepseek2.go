@@ -174,6 +174,9 @@ func (g *deepseek2) forward(e *exec, s *Session, tokens []int32, pos0 int) []flo
 	h := make([]float32, n*d)
 	x := make([]float32, n*d)
 	e.embed(h, tokens)
+	if e.err != nil {
+		return h
+	}
 	for i := range g.layers {
 		ly := &g.layers[i]
 		ly.attnNorm.apply(x, h, n)
