@@ -134,4 +134,41 @@ var simdDequant = map[gguf.Type]func(dst []float32, src []byte){
 	gguf.TypeQ4_0: func(dst []float32, src []byte) { dequantQ4_0AVX2(dst, src[:len(dst)/qk*q40Bytes]) },
 	gguf.TypeQ8_0: func(dst []float32, src []byte) { dequantQ8_0AVX2(dst, src[:len(dst)/qk*q80Bytes]) },
 	gguf.TypeF16:  func(dst []float32, src []byte) { f16ToF32F16C(dst, src[:2*len(dst)]) },
+	gguf.TypeQ4_K: dequantQ4KSIMD,
+	gguf.TypeQ5_K: dequantQ5KSIMD,
+}
+
+//go:noescape
+func q4kDequantAVX2(q *byte, dst *float32, sc *[16]float32)
+
+//go:noescape
+func q5kDequantAVX2(ql, qh *byte, dst *float32, sc *[16]float32)
+
+// kScales fills sc with d·scale_j and dmin·min_j of a Q4_K/Q5_K super-block.
+func kScales(blk []byte, sc *[16]float32) {
+	d := f16Table[binary.LittleEndian.Uint16(blk)]
+	dmin := f16Table[binary.LittleEndian.Uint16(blk[2:])]
+	for j := range 8 {
+		s, m := scaleMinK4(j, blk[4:16])
+		sc[j] = d * float32(s)
+		sc[8+j] = dmin * float32(m)
+	}
+}
+
+func dequantQ4KSIMD(dst []float32, src []byte) {
+	var sc [16]float32
+	for b := 0; b < len(dst)/qkK; b++ {
+		blk := src[b*q4KBytes : (b+1)*q4KBytes]
+		kScales(blk, &sc)
+		q4kDequantAVX2(&blk[16], &dst[b*qkK], &sc)
+	}
+}
+
+func dequantQ5KSIMD(dst []float32, src []byte) {
+	var sc [16]float32
+	for b := 0; b < len(dst)/qkK; b++ {
+		blk := src[b*q5KBytes : (b+1)*q5KBytes]
+		kScales(blk, &sc)
+		q5kDequantAVX2(&blk[48], &blk[16], &dst[b*qkK], &sc)
+	}
 }

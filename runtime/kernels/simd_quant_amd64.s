@@ -464,3 +464,86 @@ dq8block:
 dq8done:
 	VZEROUPPER
 	RET
+
+// STORE32U: Y holds 32 unsigned bytes; write (byte·D − M) to the 32 floats
+// at DI+OFF, D and M broadcast from the float32s at DADDR and MADDR.
+#define STORE32U(Y, X, OFF, DADDR, MADDR) \
+	VBROADCASTSS DADDR, Y14 \
+	VBROADCASTSS MADDR, Y15 \
+	VEXTRACTI128 $1, Y, X10 \
+	VPMOVZXBD X, Y3 \
+	VPSRLDQ $8, X, X4 \
+	VPMOVZXBD X4, Y4 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMSUB213PS Y15, Y14, Y3 \
+	VFMSUB213PS Y15, Y14, Y4 \
+	VMOVUPS Y3, OFF(DI) \
+	VMOVUPS Y4, OFF+32(DI) \
+	VPMOVZXBD X10, Y3 \
+	VPSRLDQ $8, X10, X4 \
+	VPMOVZXBD X4, Y4 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMSUB213PS Y15, Y14, Y3 \
+	VFMSUB213PS Y15, Y14, Y4 \
+	VMOVUPS Y3, OFF+64(DI) \
+	VMOVUPS Y4, OFF+96(DI)
+
+// func q4kDequantAVX2(q *byte, dst *float32, sc *[16]float32)
+// One Q4_K super-block: sc[0:8] are d·scale_j, sc[8:16] dmin·min_j.
+TEXT ·q4kDequantAVX2(SB), NOSPLIT, $0-24
+	MOVQ q+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ sc+16(FP), R8
+	VMOVDQU nibmask<>(SB), Y7
+	MOVQ $4, CX
+
+q4kdloop:
+	VMOVDQU (SI), Y1
+	VPSRLW $4, Y1, Y2
+	VPAND Y7, Y1, Y1
+	VPAND Y7, Y2, Y2
+	STORE32U(Y1, X1, 0, (R8), 32(R8))
+	STORE32U(Y2, X2, 128, 4(R8), 36(R8))
+	ADDQ $32, SI
+	ADDQ $256, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNZ q4kdloop
+	VZEROUPPER
+	RET
+
+// func q5kDequantAVX2(ql, qh *byte, dst *float32, sc *[16]float32)
+TEXT ·q5kDequantAVX2(SB), NOSPLIT, $0-32
+	MOVQ ql+0(FP), SI
+	MOVQ qh+8(FP), DX
+	MOVQ dst+16(FP), DI
+	MOVQ sc+24(FP), R8
+	VMOVDQU nibmask<>(SB), Y7
+	VMOVDQU bits01<>(SB), Y11
+	VMOVDQU bits02<>(SB), Y12
+	VMOVDQU (DX), Y6
+	MOVQ $4, CX
+
+q5kdloop:
+	VMOVDQU (SI), Y1
+	VPSRLW $4, Y1, Y2
+	VPAND Y7, Y1, Y1
+	VPAND Y7, Y2, Y2
+	VPAND Y11, Y6, Y13
+	VPSLLW $4, Y13, Y13
+	VPOR Y13, Y1, Y1
+	VPAND Y12, Y6, Y13
+	VPSLLW $3, Y13, Y13
+	VPOR Y13, Y2, Y2
+	VPSRLW $2, Y6, Y6
+	STORE32U(Y1, X1, 0, (R8), 32(R8))
+	STORE32U(Y2, X2, 128, 4(R8), 36(R8))
+	ADDQ $32, SI
+	ADDQ $256, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNZ q5kdloop
+	VZEROUPPER
+	RET
