@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/internal/atomicfile"
 )
 
@@ -180,5 +181,65 @@ func TestQuantizeCLIReportAndDryRun(t *testing.T) {
 	st, _ := os.Stat(out)
 	if st == nil || st.Size() < rep.BytesOut || rep.RMSE <= 0 {
 		t.Errorf("report totals: %+v", rep)
+	}
+}
+
+// TestQuantizeConvertedGptOss runs convert then quantize on the gpt-oss
+// fixture: MXFP4_MOE copies the checkpoint's MXFP4 experts byte for byte
+// and makes every other 2-D weight Q8_0; Q4_K_M refuses the MXFP4 experts
+// without --allow-requantize (llama-quantize does the same).
+func TestQuantizeConvertedGptOss(t *testing.T) {
+	dir := t.TempDir()
+	f16 := filepath.Join(dir, "gpt-oss-f16.gguf")
+	if _, err, code := quantizeCLI(t, "convert", "../../testdata/fixtures/gpt-oss", "-o", f16, "--outtype", "f16"); code != exitOK {
+		t.Fatalf("convert: exit %d: %v", code, err)
+	}
+	out := filepath.Join(dir, "gpt-oss-MXFP4_MOE.gguf")
+	if _, err, code := quantizeCLI(t, "quantize", f16, out, "MXFP4_MOE"); code != exitOK {
+		t.Fatalf("quantize: exit %d: %v", code, err)
+	}
+	src, err := gguf.Open(f16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := gguf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if ft, _ := dst.Metadata.Uint32(gguf.KeyFileType); ft != 38 {
+		t.Errorf("file_type %d, want 38", ft)
+	}
+	experts := 0
+	for i := range dst.Tensors {
+		ti := &dst.Tensors[i]
+		in, _ := src.Tensor(ti.Name)
+		switch {
+		case !strings.HasSuffix(ti.Name, ".weight"): // biases are never touched
+			if ti.Type != in.Type || !bytes.Equal(dst.Data(ti), src.Data(in)) {
+				t.Errorf("%s: changed", ti.Name)
+			}
+		case ti.IsExperts():
+			experts++
+			if ti.Type != gguf.TypeMXFP4 || !bytes.Equal(dst.Data(ti), src.Data(in)) {
+				t.Errorf("%s: %s, not the source's MXFP4 bytes", ti.Name, ti.Type)
+			}
+		case len(ti.Dims) >= 2 && !strings.Contains(ti.Name, "gate_inp") && !strings.HasSuffix(ti.Name, "_norm.weight"):
+			if ti.Type != gguf.TypeQ8_0 {
+				t.Errorf("%s: %s, want Q8_0", ti.Name, ti.Type)
+			}
+		default:
+			if ti.Type != in.Type {
+				t.Errorf("%s: %s, want it unchanged (%s)", ti.Name, ti.Type, in.Type)
+			}
+		}
+	}
+	if experts == 0 {
+		t.Error("no expert tensors")
+	}
+	_, err, code := quantizeCLI(t, "quantize", f16, filepath.Join(dir, "q4.gguf"), "Q4_K_M")
+	if code != exitError || !strings.Contains(err.Error(), "MXFP4") || !strings.Contains(err.Error(), "--allow-requantize") {
+		t.Errorf("Q4_K_M of MXFP4 experts: exit %d, %v", code, err)
 	}
 }
