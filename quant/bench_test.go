@@ -97,7 +97,7 @@ func BenchmarkModel(b *testing.B) {
 // in the same process).
 func BenchmarkQuantizeKLanes(b *testing.B) {
 	x := benchData()
-	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
+	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4} {
 		q := make([]byte, typ.RowSize(int64(len(x))))
 		for _, on := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/lanes=%v", typ, on), func(b *testing.B) {

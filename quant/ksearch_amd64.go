@@ -41,3 +41,15 @@ func qxSums(isc *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, nmax
 	}
 	qxSumsAVX2(isc, &b.x, &b.w, &b.xm, la, n, nmax, out)
 }
+
+//go:noescape
+func mxfp4BestAVX2(grid *[16]float32, x *[32]float32, codes *[32]int32)
+
+// mxfp4Codes sets codes to the nearest grid code of each of the 32 x.
+func mxfp4Codes(g *mxfp4Grid, x *[32]float32, codes *[32]int32) {
+	if !haveAVX2 {
+		mxfp4CodesGo(g, x, codes)
+		return
+	}
+	mxfp4BestAVX2((*[16]float32)(g), x, codes)
+}

@@ -185,3 +185,44 @@ qxdone:
 	VMOVUPS Y2, 32(R9)
 	VZEROUPPER
 	RET
+
+// func mxfp4BestAVX2(grid *[16]float32, x *[32]float32, codes *[32]int32)
+// For each of the 32 elements the first code i with the least
+// |grid[i] - x| (strictly less replaces), as bestMXFP4 does.
+TEXT ·mxfp4BestAVX2(SB), NOSPLIT, $0-24
+	MOVQ grid+0(FP), AX
+	MOVQ x+8(FP), BX
+	MOVQ codes+16(FP), DX
+	MOVL $0x7FFFFFFF, R10
+	VMOVD R10, X15
+	VPBROADCASTD X15, Y15       // |.| mask
+	MOVQ $4, DI                 // 4 vectors of 8 elements
+
+mxvec:
+	VMOVUPS (BX), Y0            // x
+	VBROADCASTSS (AX), Y1
+	VSUBPS  Y0, Y1, Y2          // grid[0] - x
+	VANDPS  Y15, Y2, Y2         // best error
+	VPXOR   Y3, Y3, Y3          // best code 0
+	MOVQ $1, CX
+
+mxcode:
+	VBROADCASTSS (AX)(CX*4), Y1
+	VSUBPS  Y0, Y1, Y4          // grid[i] - x
+	VANDPS  Y15, Y4, Y4
+	VCMPPS  $0x11, Y2, Y4, Y5   // err < best (ordered, quiet)
+	VBLENDVPS Y5, Y4, Y2, Y2    // best = mask ? err : best
+	VMOVD   CX, X6
+	VPBROADCASTD X6, Y6
+	VBLENDVPS Y5, Y6, Y3, Y3    // code = mask ? i : code
+	INCQ CX
+	CMPQ CX, $16
+	JLT  mxcode
+
+	VMOVDQU Y3, (DX)
+	ADDQ $32, BX
+	ADDQ $32, DX
+	DECQ DI
+	JNZ  mxvec
+	VZEROUPPER
+	RET

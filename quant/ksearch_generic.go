@@ -18,3 +18,5 @@ func qkx2Err(ts, tm *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, 
 func qxSums(isc *[lanes]float32, b *laneBlock, la *[32][lanes]int32, n int, nmax int32, out *[3][lanes]float32) {
 	qxSumsGo(isc, b, la, n, nmax, out)
 }
+
+func mxfp4Codes(g *mxfp4Grid, x *[32]float32, codes *[32]int32) { mxfp4CodesGo(g, x, codes) }

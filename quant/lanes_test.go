@@ -50,7 +50,7 @@ func laneTestData(r *rand.Rand, n int) []float32 {
 // gives the bytes of the one-sub-block-at-a-time portable search.
 func TestLanesMatchPortable(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
+	for _, typ := range []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4} {
 		for trial := 0; trial < 24; trial++ {
 			x := laneTestData(r, 256*16)
 			if trial%4 == 3 { // raw bit patterns: NaN, inf, subnormals, huge
@@ -140,7 +140,7 @@ func TestGoldenTensorsPortable(t *testing.T) {
 func FuzzLanes(f *testing.F) {
 	f.Add(uint8(0), bytes.Repeat([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0}, 128))
 	f.Add(uint8(1), bytes.Repeat([]byte{0xff, 0xff, 0x7f, 0x7f, 0, 0, 0x80, 0x7f}, 128))
-	types := []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K}
+	types := []gguf.Type{gguf.TypeQ2_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4}
 	f.Fuzz(func(t *testing.T, ti uint8, data []byte) {
 		typ := types[int(ti)%len(types)]
 		n := len(data) / 4 / 256 * 256

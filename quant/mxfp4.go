@@ -64,6 +64,14 @@ func quantizeMXFP4(dst []byte, src []float32) {
 		}
 		g := newMXFP4Grid(e8m0Half(e))
 		y[0] = e
+		if useLanes {
+			var codes [32]int32
+			mxfp4Codes(g, (*[32]float32)(x), &codes)
+			for j := 0; j < 16; j++ {
+				y[1+j] = byte(codes[j]) | byte(codes[16+j])<<4
+			}
+			continue
+		}
 		for j := 0; j < 16; j++ {
 			y[1+j] = g.best(x[j]) | g.best(x[16+j])<<4
 		}
@@ -79,5 +87,12 @@ func dequantizeMXFP4(dst []float32, src []byte) {
 			y[j] = float32(kvaluesMXFP4[x[1+j]&0xf]) * d
 			y[j+16] = float32(kvaluesMXFP4[x[1+j]>>4]) * d
 		}
+	}
+}
+
+// mxfp4CodesGo is the Go form of the vector code search.
+func mxfp4CodesGo(g *mxfp4Grid, x *[32]float32, codes *[32]int32) {
+	for j, v := range x {
+		codes[j] = int32(g.best(v))
 	}
 }
