@@ -18,6 +18,7 @@ func Emulate(f *cuda.Fake) {
 	}
 	for _, t := range cputwin.WeightTypes {
 		f.Kernels["matmul_id_"+t.String()] = emulateMatMulID(t)
+		f.Kernels["get_rows_"+t.String()] = emulateGetRows(t)
 	}
 	f.Kernels["rope_f32"] = emulateRope
 	f.Kernels["attention_f32"] = emulateAttention
@@ -295,6 +296,31 @@ func emulateMatMul(t cputwin.WeightType) cuda.FakeKernel {
 			}
 			for i, v := range yr {
 				binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+			}
+		}
+		return nil
+	}
+}
+
+func emulateGetRows(t cputwin.WeightType) cuda.FakeKernel {
+	return func(f *cuda.Fake, l cuda.Launch) error {
+		a := l.Args
+		table, rb, out, nCols, nRows := cuda.DevicePtr(a[0]), int64(a[1]), cuda.DevicePtr(a[3]), i32(a[4]), i32(a[5])
+		ids, err := fakeInt32s(f, cuda.DevicePtr(a[2]), nRows)
+		if err != nil {
+			return err
+		}
+		for r, id := range ids {
+			row, err := f.Bytes(table+cuda.DevicePtr(int64(id)*rb), uint64(rb))
+			if err != nil {
+				return err
+			}
+			v := make([]float32, nCols)
+			if err := cputwin.Dequant(t, row, v); err != nil {
+				return err
+			}
+			if err := putFloats(f, out+cuda.DevicePtr(4*r*nCols), v); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -20,6 +20,11 @@ type GPTOSSOptions struct {
 	// (default: expert_count, so any batch is one round; decode needs only
 	// expert_used_count). Larger batches are processed in token chunks.
 	StagingExperts int
+	// GroupAbove: batches of more (token, slot) pairs than this run the
+	// experts grouped — inputs gathered per expert, each expert's weights
+	// decoded once per 8 of its tokens — instead of one product per pair
+	// (default 32; negative: never).
+	GroupAbove int
 }
 
 // GPTOSS runs gpt-oss with every operation on the GPU — attention with a
@@ -297,6 +302,9 @@ const (
 	scrG
 	scrU
 	scrY
+	scrXG
+	scrYS
+	scrIdx
 )
 
 // Eval runs tokens after the cached ones and returns their logits (all
@@ -441,7 +449,14 @@ func (v *vecs) get(x []float32) cuda.DevicePtr {
 func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int) error {
 	b, st := g.b, g.b.s
 	d, ff, kk := g.d, g.ff, g.nUsed
-	if g.o.ExpertsOnGPU {
+	grouped := func(pairs int) bool {
+		above := g.o.GroupAbove
+		if above == 0 {
+			above = 32
+		}
+		return above > 0 && pairs > above
+	}
+	if g.o.ExpertsOnGPU && !grouped(n*kk) {
 		a := &allocator{b: b}
 		dg, du, dy := a.get(scrG, n*kk*ff), a.get(scrU, n*kk*ff), a.get(scrY, n*kk*d)
 		if a.err != nil {
@@ -456,6 +471,9 @@ func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int
 	}
 	if err := st.Synchronize(); err != nil {
 		return err
+	}
+	if g.o.ExpertsOnGPU {
+		return g.groupedProducts(ly, ids, false, dx, dw, dh, n)
 	}
 	chunk := max(1, g.o.StagingExperts/kk)
 	for t0 := 0; t0 < n; t0 += chunk {
@@ -491,6 +509,12 @@ func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int
 					}
 				}
 			}
+		}
+		if grouped(nt * kk) {
+			if err := g.groupedProducts(ly, slots, true, dx+cuda.DevicePtr(4*t0*d), dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d), nt); err != nil {
+				return err
+			}
+			continue
 		}
 		a := &allocator{b: b}
 		dslots := a.get(scrSlots, nt*kk)
@@ -556,4 +580,100 @@ func (g *GPTOSS) expertProducts(ly *gptossLayer, stage [3]cuda.DevicePtr, dx, id
 		}
 	}
 	return k.MoESum(st, dy, dw, dh, d, kk, n, true)
+}
+
+// groupedProducts runs the experts of nt tokens grouped by expert: keys[p]
+// is pair p's staging slot (staged) or expert id. The pairs' inputs are
+// gathered in group order, each group is one token-batched product per
+// matrix (its weights decoded once per 8 tokens), and the outputs are
+// gathered back into pair order for the weighted sum.
+func (g *GPTOSS) groupedProducts(ly *gptossLayer, keys []int32, staged bool, dx, dw, dh cuda.DevicePtr, nt int) error {
+	b, k, st := g.b, g.b.k, g.b.s
+	d, ff, kk := g.d, g.ff, g.nUsed
+	np := nt * kk
+	groupOf := map[int32]int{}
+	var groups [][]int
+	for p, key := range keys[:np] {
+		gi, ok := groupOf[key]
+		if !ok {
+			gi = len(groups)
+			groupOf[key] = gi
+			groups = append(groups, nil)
+		}
+		groups[gi] = append(groups[gi], p)
+	}
+	// idx holds, for sorted row i, its token; then, for pair p, its sorted row.
+	idx := make([]int32, 2*np)
+	offsets := make([]int, len(groups))
+	i := 0
+	for gi, pairs := range groups {
+		offsets[gi] = i
+		for _, p := range pairs {
+			idx[i] = int32(p / kk)
+			idx[np+p] = int32(i)
+			i++
+		}
+	}
+	a := &allocator{b: b}
+	didx := a.get(scrIdx, 2*np)
+	xg, dg, du := a.get(scrXG, np*d), a.get(scrG, np*ff), a.get(scrU, np*ff)
+	ys, dy := a.get(scrYS, np*d), a.get(scrY, np*d)
+	if a.err != nil {
+		return a.err
+	}
+	if err := st.UploadAsync(didx, cuda.Int32Bytes(idx)); err != nil {
+		return err
+	}
+	if err := st.Synchronize(); err != nil { // idx is Go memory
+		return err
+	}
+	if err := k.GetRows(st, cputwin.F32, dx, didx, xg, d, np); err != nil {
+		return err
+	}
+	outs := [3]cuda.DevicePtr{dg, du, ys}
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		typ := cputwin.WeightType(t.Info.Type)
+		rows, cols := t.Rows()/g.nExp, t.Cols()
+		rb, err := cputwin.RowBytes(typ, cols)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
+		expBytes := rb * int64(rows)
+		allBias, err := b.vec(ly.expB[m])
+		if err != nil {
+			return err
+		}
+		for gi, pairs := range groups {
+			key := keys[pairs[0]]
+			var w, bias cuda.DevicePtr
+			if staged {
+				w = g.stage[m].At(uint64(int64(key) * expBytes))
+				if ly.expB[m] != nil {
+					bias = g.stageBias[m].At(uint64(4 * int(key) * rows))
+				}
+			} else {
+				w = b.weights[t].buf.At(uint64(int64(key) * expBytes))
+				if allBias != 0 {
+					bias = allBias + cuda.DevicePtr(4*int(key)*rows)
+				}
+			}
+			x, xStride := xg+cuda.DevicePtr(4*offsets[gi]*d), d
+			if m == 2 {
+				x, xStride = dg+cuda.DevicePtr(4*offsets[gi]*ff), ff
+			}
+			if err := k.MatMul(st, typ, w, x, xStride, outs[m]+cuda.DevicePtr(4*offsets[gi]*rows), rows, bias, cols, rows, len(pairs)); err != nil {
+				return err
+			}
+		}
+		if m == 1 {
+			if err := k.GLU(st, cputwin.SwiGLUOAI, dg, ff, du, ff, dg, ff, ff, np, 1.702, 7); err != nil {
+				return err
+			}
+		}
+	}
+	if err := k.GetRows(st, cputwin.F32, ys, didx+cuda.DevicePtr(4*np), dy, d, np); err != nil {
+		return err
+	}
+	return k.MoESum(st, dy, dw, dh, d, kk, nt, true)
 }

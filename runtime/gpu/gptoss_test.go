@@ -20,7 +20,7 @@ func TestGPTOSSExecutor(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := evalGreedy(t, cpu, 8)
-		for _, o := range []GPTOSSOptions{{StagingExperts: 4}, {}, {ExpertsOnGPU: true}} {
+		for _, o := range []GPTOSSOptions{{StagingExperts: 4}, {}, {ExpertsOnGPU: true}, {StagingExperts: 4, GroupAbove: 1}, {GroupAbove: 1}, {ExpertsOnGPU: true, GroupAbove: 1}} {
 			b := newTestBackend(t)
 			g, err := NewGPTOSS(cpu, b, o)
 			if err != nil {
