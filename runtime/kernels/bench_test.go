@@ -9,6 +9,24 @@ import (
 	"github.com/gguftool/gguftool/quant"
 )
 
+// kernelSets are the implementations benchmarks compare.
+var kernelSets = []string{"portable", "avx2", "avx512"}
+
+// useKernelSet selects portable, avx2 or avx512 kernels and reports whether
+// that set is what now runs.
+func useKernelSet(name string) bool {
+	switch name {
+	case "portable":
+		return !SetSIMD(false)
+	case "avx2":
+		SetAVX512(false)
+		return SetSIMD(true)
+	default:
+		SetAVX512(true)
+		return SetSIMD(true) && SIMD() != "avx2+fma+f16c" && SIMD() != "portable"
+	}
+}
+
 // benchMat builds a rows×cols matrix of type t by repeating a 64-row
 // quantized tile (quantizing 16M values with the K-quant search is slow).
 func benchMat(b *testing.B, typ gguf.Type, rows, cols int) Mat {
@@ -40,12 +58,12 @@ func BenchmarkMatVec(b *testing.B) {
 		m := benchMat(b, typ, rows, cols)
 		x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
 		y := make([]float32, rows)
-		for _, impl := range []string{"portable", "simd"} {
+		for _, impl := range kernelSets {
 			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
-				if SetSIMD(impl == "simd") != (impl == "simd") {
-					b.Skip("no SIMD on this CPU")
+				if !useKernelSet(impl) {
+					b.Skip(impl + " is not available on this CPU")
 				}
-				defer SetSIMD(true)
+				defer useKernelSet("avx512")
 				b.SetBytes(int64(len(m.Data)))
 				for b.Loop() {
 					MatVec(y, m, x)
@@ -62,12 +80,12 @@ func BenchmarkMatMul(b *testing.B) {
 		m := benchMat(b, typ, rows, cols)
 		x := randFloats(rand.New(rand.NewPCG(2, 2)), n*cols, 1)
 		y := make([]float32, n*rows)
-		for _, impl := range []string{"portable", "simd"} {
+		for _, impl := range kernelSets {
 			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
-				if SetSIMD(impl == "simd") != (impl == "simd") {
-					b.Skip("no SIMD on this CPU")
+				if !useKernelSet(impl) {
+					b.Skip(impl + " is not available on this CPU")
 				}
-				defer SetSIMD(true)
+				defer useKernelSet("avx512")
 				b.SetBytes(int64(len(m.Data)))
 				for b.Loop() {
 					MatMul(y, m, x, n)
@@ -88,12 +106,12 @@ func BenchmarkMatVecDRAM(b *testing.B) {
 		m := benchMat(b, typ, rows/64*64, cols)
 		x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
 		y := make([]float32, m.Rows)
-		for _, impl := range []string{"portable", "simd"} {
+		for _, impl := range kernelSets {
 			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
-				if SetSIMD(impl == "simd") != (impl == "simd") {
-					b.Skip("no SIMD on this CPU")
+				if !useKernelSet(impl) {
+					b.Skip(impl + " is not available on this CPU")
 				}
-				defer SetSIMD(true)
+				defer useKernelSet("avx512")
 				b.SetBytes(int64(len(m.Data)))
 				for b.Loop() {
 					MatVec(y, m, x)

@@ -26,7 +26,20 @@ func tile4x2(w, x []float32, cols int, out *[8]float32) {
 // hasAVX2 is whether this CPU runs the AVX2/FMA/F16C kernels.
 var hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
 
-var simdOn bool
+var (
+	simdOn   bool
+	simdName string
+	// noAVX512 keeps the AVX2 kernels on AVX-512 machines (tests compare them).
+	noAVX512 bool
+)
+
+// SetAVX512 allows (default) or forbids the AVX-512 kernels and reapplies the
+// SIMD choice; it reports whether AVX-512 kernels are now in use.
+func SetAVX512(on bool) bool {
+	noAVX512 = !on
+	SetSIMD(simdOn)
+	return simdOn && hasAVX512 && on
+}
 
 func init() { SetSIMD(true) }
 
@@ -49,6 +62,11 @@ func SetSIMD(on bool) bool {
 		}
 		tileDequant = simdDequant
 		tileDot4x2 = tile4x2
+		simdName = "avx2+fma+f16c"
+		if hasAVX512 && !noAVX512 {
+			useAVX512()
+			simdName = "avx512+avx2+fma+f16c"
+		}
 		simdOn = true
 		return true
 	}
@@ -63,7 +81,7 @@ func SetSIMD(on bool) bool {
 // SIMD names the active kernel set.
 func SIMD() string {
 	if simdOn {
-		return "avx2+fma+f16c"
+		return simdName
 	}
 	return "portable"
 }

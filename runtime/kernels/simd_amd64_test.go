@@ -12,6 +12,20 @@ func TestSIMDMatchesPortable(t *testing.T) {
 	if !SetSIMD(true) {
 		t.Skip("no SIMD kernels on this CPU")
 	}
+	for _, avx512 := range []bool{false, true} {
+		if avx512 && !hasAVX512 {
+			t.Log("no AVX-512 on this CPU: only the AVX2 kernels were compared")
+			continue
+		}
+		t.Run(map[bool]string{false: "avx2", true: "avx512"}[avx512], func(t *testing.T) {
+			SetAVX512(avx512)
+			defer SetAVX512(true)
+			testSIMDMatchesPortable(t)
+		})
+	}
+}
+
+func testSIMDMatchesPortable(t *testing.T) {
 	defer SetSIMD(true)
 	r := rand.New(rand.NewPCG(11, 12))
 	// Plain dot products over awkward lengths.

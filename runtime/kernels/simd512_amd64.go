@@ -1,0 +1,47 @@
+package kernels
+
+import (
+	"encoding/binary"
+
+	"github.com/gguftool/gguftool/gguf"
+	"github.com/klauspost/cpuid/v2"
+)
+
+//go:noescape
+func dotF32AVX512(a, b []float32) float32
+
+//go:noescape
+func dotF16AVX512(row []byte, x []float32) float32
+
+//go:noescape
+func dotQ8_0AVX512(row []byte, x []float32) float32
+
+//go:noescape
+func dotMXFP4AVX512(row []byte, x []float32, scales *[256]float32) float32
+
+//go:noescape
+func dotQ4_0AVX512(row []byte, x []float32) float32
+
+// hasAVX512 is whether this CPU runs the AVX-512 kernels (F, BW, VL plus the
+// AVX2/FMA/F16C baseline they are mixed with).
+var hasAVX512 = hasAVX2 && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL)
+
+// useAVX512 upgrades the AVX2 set where an AVX-512 kernel exists.
+func useAVX512() {
+	dotF32 = func(a, b []float32) float32 { return dotF32AVX512(a, b[:len(a)]) }
+	dotQ8_0 = func(row []byte, x []float32) float32 { return dotQ8_0AVX512(row[:len(x)/qk*q80Bytes], x) }
+	fusedDots[gguf.TypeF16] = func(row []byte, x, _, _ []float32) float32 {
+		n32 := len(x) &^ 31
+		s := dotF16AVX512(row[:2*n32], x[:n32])
+		for i := n32; i < len(x); i++ {
+			s += f16Table[binary.LittleEndian.Uint16(row[2*i:])] * x[i]
+		}
+		return s
+	}
+	fusedDots[gguf.TypeMXFP4] = func(row []byte, x, _, _ []float32) float32 {
+		return dotMXFP4AVX512(row[:len(x)/qk*mxfp4Bytes], x, e8m0HalfTable)
+	}
+	fusedDots[gguf.TypeQ4_0] = func(row []byte, x, _, _ []float32) float32 {
+		return dotQ4_0AVX512(row[:len(x)/qk*q40Bytes], x)
+	}
+}
