@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
@@ -475,20 +476,33 @@ func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int
 	if g.o.ExpertsOnGPU {
 		return g.groupedProducts(ly, ids, false, dx, dw, dh, n)
 	}
-	chunk := max(1, g.o.StagingExperts/kk)
-	for t0 := 0; t0 < n; t0 += chunk {
-		nt := min(chunk, n-t0)
+	for t0, nt := 0, 0; t0 < n; t0 += nt {
+		// The chunk grows token by token while its distinct experts fit the
+		// staging area (with room for all experts: the whole batch at once,
+		// each expert copied once per layer).
 		slotOf := map[int32]int32{}
 		var order []int32
-		slots := make([]int32, nt*kk)
-		for i, e := range ids[t0*kk : (t0+nt)*kk] {
-			sl, ok := slotOf[e]
-			if !ok {
-				sl = int32(len(order))
-				slotOf[e] = sl
-				order = append(order, e)
+		var slots []int32
+		for nt = 0; t0+nt < n; nt++ {
+			tok := ids[(t0+nt)*kk : (t0+nt+1)*kk]
+			fresh := 0
+			for j, e := range tok {
+				if _, ok := slotOf[e]; !ok && !slices.Contains(tok[:j], e) {
+					fresh++
+				}
 			}
-			slots[i] = sl
+			if nt > 0 && len(order)+fresh > g.o.StagingExperts {
+				break
+			}
+			for _, e := range tok {
+				sl, ok := slotOf[e]
+				if !ok {
+					sl = int32(len(order))
+					slotOf[e] = sl
+					order = append(order, e)
+				}
+				slots = append(slots, sl)
+			}
 		}
 		for m := 0; m < 3; m++ {
 			t := ly.exps[m]
