@@ -32,11 +32,11 @@ ci: ## what .ci/run does
 	./.ci/run
 
 # The GPU machine has CUDA but no Go: build static, stripped binaries here
-# and carry $(BIN)/device to it (see docs/cuda.md).
-device-bin: ## build gguftool and the cuda test binary for the GPU machine into bin/device
-	mkdir -p $(BIN)/device
-	CGO_ENABLED=0 $(GO) build -ldflags='-s -w' -o $(BIN)/device/gguftool ./cmd/gguftool
-	CGO_ENABLED=0 $(GO) test -c -tags cuda -ldflags='-s -w' -o $(BIN)/device/cuda.test ./cuda
+# and carry them to it (see docs/cuda.md). ptx, gpu-tests, test-gpu and
+# gpu-tests-archive come from cuda/Makefile.inc.
+device-bin: gpu-tests-archive ## build gguftool and the GPU test binaries for the GPU machine (bin/gpu.tgz)
+
+include cuda/Makefile.inc
 
 clean: ## remove build outputs
 	rm -rf $(BIN)
