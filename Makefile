@@ -7,7 +7,7 @@ FUZZTIME ?= 60s
 .PHONY: help build test vet fuzz bench check ci device-bin clean
 
 help: ## list targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 build: ## build bin/gguftool
 	$(GO) build -o $(BIN)/gguftool ./cmd/gguftool
@@ -20,10 +20,13 @@ vet: ## go vet
 
 check: vet test ## vet and test
 
-fuzz: ## fuzz every parser for FUZZTIME each (gguf header, safetensors header, sentencepiece model)
-	$(GO) test ./gguf -run '^$$' -fuzz FuzzParseHeader -fuzztime $(FUZZTIME)
-	@for t in $$($(GO) test ./convert -list 'Fuzz.*' | grep ^Fuzz); do \
-		$(GO) test ./convert -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; done
+fuzz: ## run every fuzz target (parsers: gguf, safetensors, tokenizer.json, sentencepiece, manifests, ...) for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test $$pkg -list '^Fuzz' 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
 
 bench: ## run the benchmarks once each (report ratios from the same run)
 	$(GO) test $(PKGS) -run '^$$' -bench . -benchmem
