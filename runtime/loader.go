@@ -102,7 +102,7 @@ func (l *loader) optional(name string, ne ...int) *Tensor {
 		return nil
 	}
 	if !kernels.Supported(t.Info.Type) {
-		l.fail("tensor %s has type %s, which the CPU kernels do not support (they take F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, MXFP4, and through package quant Q4_1, Q5_0, Q5_1, Q2_K, Q3_K)", name, t.Info.Type)
+		l.fail("tensor %s has type %s, which the CPU kernels do not support (they take F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, MXFP4, and through package quant Q4_1, Q5_1, Q2_K, Q3_K)", name, t.Info.Type)
 		return nil
 	}
 	return t

@@ -15,6 +15,7 @@ const (
 	qkK        = 256 // elements of a K-quant super-block
 	q80Bytes   = 34  // fp16 d, int8 q[32]
 	q40Bytes   = 18  // fp16 d, uint8 q[16] (two nibbles)
+	q50Bytes   = 22  // fp16 d, uint32 qh, uint8 q[16]
 	mxfp4Bytes = 17  // uint8 e8m0, uint8 q[16]
 	q4KBytes   = 144 // fp16 d, fp16 dmin, scales[12], q[128]
 	q5KBytes   = 176 // fp16 d, fp16 dmin, scales[12], qh[32], q[128]
@@ -29,7 +30,7 @@ var mxfp4Values = [16]int8{0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -
 // common recipes.
 func Native(t gguf.Type) bool {
 	switch t {
-	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_0,
+	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ5_0,
 		gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4:
 		return true
 	}
@@ -77,6 +78,8 @@ func dequantRow(t gguf.Type, dst []float32, src []byte) {
 		dequantQ8_0(dst, src)
 	case gguf.TypeQ4_0:
 		dequantQ4_0(dst, src)
+	case gguf.TypeQ5_0:
+		dequantQ5_0(dst, src)
 	case gguf.TypeMXFP4:
 		dequantMXFP4(dst, src)
 	case gguf.TypeQ4_K:
@@ -119,6 +122,24 @@ func dequantQ4_0(dst []float32, src []byte) {
 			q := blk[2+j]
 			out[j] = d * float32(int(q&0xf)-8)
 			out[j+qk/2] = d * float32(int(q>>4)-8)
+		}
+	}
+}
+
+// dequantQ5_0 decodes Q5_0 (llama-quantize's fallback for rows that are not
+// a multiple of 256, e.g. DeepSeek's 1408-wide expert down projections).
+func dequantQ5_0(dst []float32, src []byte) {
+	for b := 0; b < len(dst)/qk; b++ {
+		blk := src[b*q50Bytes : (b+1)*q50Bytes]
+		d := f16Table[binary.LittleEndian.Uint16(blk)]
+		qh := binary.LittleEndian.Uint32(blk[2:])
+		out := dst[b*qk : (b+1)*qk]
+		for j := 0; j < qk/2; j++ {
+			q := blk[6+j]
+			lo := int(q&0xf) | int(qh>>j&1)<<4
+			hi := int(q>>4) | int(qh>>(j+16)&1)<<4
+			out[j] = float32(lo-16) * d
+			out[j+qk/2] = float32(hi-16) * d
 		}
 	}
 }

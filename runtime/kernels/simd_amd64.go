@@ -54,6 +54,7 @@ func SetSIMD(on bool) bool {
 		fusedDots = map[gguf.Type]fusedDot{
 			gguf.TypeMXFP4: dotMXFP4SIMD,
 			gguf.TypeQ4_0:  dotQ4_0SIMD,
+			gguf.TypeQ5_0:  dotQ5_0SIMD,
 			gguf.TypeQ4_K:  dotQ4KSIMD,
 			gguf.TypeQ5_K:  dotQ5KSIMD,
 			gguf.TypeQ6_K:  dotQ6KSIMD,

@@ -135,6 +135,7 @@ var simdDequant = map[gguf.Type]func(dst []float32, src []byte){
 	gguf.TypeQ8_0: func(dst []float32, src []byte) { dequantQ8_0AVX2(dst, src[:len(dst)/qk*q80Bytes]) },
 	gguf.TypeF16:  func(dst []float32, src []byte) { f16ToF32F16C(dst, src[:2*len(dst)]) },
 	gguf.TypeQ4_K: dequantQ4KSIMD,
+	gguf.TypeQ5_0: dequantQ5_0SIMD,
 	gguf.TypeQ5_K: dequantQ5KSIMD,
 }
 
