@@ -25,6 +25,11 @@ import (
 // GGUFTOOL_GEN_DIR=/dir GGUFTOOL_BENCH_LAYERS=n go test -run TestGeneratePhiMoEShaped
 // only writes the checkpoint (to measure the command's peak RSS with
 // /usr/bin/time -v gguftool convert /dir ...).
+//
+// Measured 2026-11-27 on a 16-core machine, 4 layers (10.93 GB): cat+sync
+// of the shards 11.6 s (0.94 GB/s); gguftool convert bf16 7.5 s (1.46 GB/s),
+// peak RSS 67 MiB; q8_0 7.1 s (1.54 GB/s read), 118 MiB. With 1 layer the
+// peak RSS was the same (65 and 113 MiB).
 
 const (
 	phiHidden, phiFF, phiExperts, phiHeads, phiKV, phiVocab = 4096, 6400, 16, 32, 8, 32064
