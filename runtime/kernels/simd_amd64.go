@@ -55,7 +55,7 @@ func SetSIMD(on bool) bool {
 			gguf.TypeMXFP4: dotMXFP4SIMD,
 			gguf.TypeQ4_0:  dotQ4_0SIMD,
 			gguf.TypeQ5_0:  dotQ5_0SIMD,
-			gguf.TypeQ4_K:  dotQ4KSIMD,
+			gguf.TypeQ4_K:  dotQ4KRowSIMD,
 			gguf.TypeQ5_K:  dotQ5KSIMD,
 			gguf.TypeQ6_K:  dotQ6KSIMD,
 			gguf.TypeBF16:  dotBF16SIMD,

@@ -13,9 +13,6 @@ func dotMXFP4AVX2(row []byte, x []float32, scales *[256]float32) float32
 func dotQ4_0AVX2(row []byte, x []float32) float32
 
 //go:noescape
-func q4kSumsAVX2(q *byte, x *float32, sums *[8]float32)
-
-//go:noescape
 func q5kSumsAVX2(ql, qh *byte, x *float32, sums *[8]float32)
 
 //go:noescape
@@ -38,26 +35,9 @@ func dotQ4_0SIMD(row []byte, x, _, _ []float32) float32 {
 	return dotQ4_0AVX2(row[:len(x)/qk*q40Bytes], x)
 }
 
-// The K-quant dots compute per sub-block Σq·x in SIMD and apply the scales
+// The Q5_K and Q6_K dots compute per sub-block Σq·x in SIMD and apply the scales
 // in Go; the min terms use xsum, Σx per 32 elements, computed once per
 // activation vector for all rows.
-func dotQ4KSIMD(row []byte, x, xsum, _ []float32) float32 {
-	var sums [8]float32
-	var total float32
-	for b := 0; b < len(x)/qkK; b++ {
-		blk := row[b*q4KBytes : (b+1)*q4KBytes]
-		d := f16Table[binary.LittleEndian.Uint16(blk)]
-		dmin := f16Table[binary.LittleEndian.Uint16(blk[2:])]
-		q4kSumsAVX2(&blk[16], &x[b*qkK], &sums)
-		xs := xsum[b*8 : b*8+8]
-		for j := range 8 {
-			sc, m := scaleMinK4(j, blk[4:16])
-			total += d*float32(sc)*sums[j] - dmin*float32(m)*xs[j]
-		}
-	}
-	return total
-}
-
 func dotQ5KSIMD(row []byte, x, xsum, _ []float32) float32 {
 	var sums [8]float32
 	var total float32

@@ -152,31 +152,6 @@ q4done:
 	HSUM(Y8, X8, X9) \
 	VMOVSS X8, DST
 
-// func q4kSumsAVX2(q *byte, x *float32, sums *[8]float32)
-// For a Q4_K super-block: sums[2j] = Σ lo-nibble·x over sub-block 2j,
-// sums[2j+1] the same with high nibbles (32 bytes of q per pair).
-TEXT ·q4kSumsAVX2(SB), NOSPLIT, $0-24
-	MOVQ q+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ sums+16(FP), R8
-	VMOVDQU nibmask<>(SB), Y7
-	MOVQ $4, CX
-
-q4kloop:
-	VMOVDQU (SI), Y1
-	VPSRLW $4, Y1, Y2
-	VPAND Y7, Y1, Y1
-	VPAND Y7, Y2, Y2
-	SUM32U(Y1, X1, 0, (R8))
-	SUM32U(Y2, X2, 128, 4(R8))
-	ADDQ $32, SI
-	ADDQ $256, DI
-	ADDQ $8, R8
-	DECQ CX
-	JNZ q4kloop
-	VZEROUPPER
-	RET
-
 // func q5kSumsAVX2(ql, qh *byte, x *float32, sums *[8]float32)
 // As q4kSums with the fifth bit of each value taken from qh (bit 2j for the
 // low nibbles of pair j, bit 2j+1 for the high ones).
