@@ -251,3 +251,13 @@ func (r *sliceReader) WriteTo(w io.Writer) (int64, error) {
 	r.b = r.b[n:]
 	return int64(n), err
 }
+
+// ReleaseData tells the kernel that bytes [from, to) of t's data, already
+// consumed, will not be needed soon. Streaming a model through its mapping
+// then keeps the resident set flat instead of growing to the model's size.
+// Reading the bytes again later is still valid.
+func (f *File) ReleaseData(t *TensorInfo, from, to int64) {
+	s := f.Shards[t.Shard]
+	off := s.Header.DataOffset + int64(t.Offset)
+	releasePages(s.data, off+from, off+to)
+}

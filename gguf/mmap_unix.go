@@ -36,3 +36,16 @@ func mapFile(path string) (data []byte, unmap func() error, err error) {
 	}
 	return data, func() error { return syscall.Munmap(data) }, nil
 }
+
+var pageSize = int64(os.Getpagesize())
+
+// releasePages drops data[lo:hi], widened to whole pages, from the
+// process's resident set. The mapping is read-only and shared, so the
+// pages stay in the page cache and fault back in if touched again.
+func releasePages(data []byte, lo, hi int64) {
+	lo = max(lo, 0) / pageSize * pageSize
+	hi = min((hi+pageSize-1)/pageSize*pageSize, int64(len(data)))
+	if lo < hi {
+		_ = syscall.Madvise(data[lo:hi], syscall.MADV_DONTNEED) // advice only
+	}
+}

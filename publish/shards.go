@@ -121,8 +121,7 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 		if err := w.BeginTensor(t.Name); err != nil {
 			return FileEntry{}, fmt.Errorf("%s: %w", name, err)
 		}
-		mapping := m.Shards[t.Shard].Bytes()
-		pos := int(m.FileOffset(t)) // of data[0] in mapping
+		pos := int64(0) // of data[0] in t's data
 		for len(data) > 0 {
 			if err := ctx.Err(); err != nil {
 				return FileEntry{}, err
@@ -131,8 +130,8 @@ func writeFile(ctx context.Context, path string, md *gguf.Metadata, m *gguf.File
 			if _, err := w.Write(data[:n]); err != nil {
 				return FileEntry{}, fmt.Errorf("%s: %w", name, err)
 			}
-			releasePages(mapping, pos-releaseMargin, pos+n+releaseMargin)
-			pos += n
+			m.ReleaseData(t, pos-releaseMargin, pos+int64(n)+releaseMargin)
+			pos += int64(n)
 			if progress != nil {
 				progress(int64(n))
 			}

@@ -104,7 +104,7 @@ func writeTensor(gw *gguf.Writer, src *gguf.File, tp *TensorPlan, chunk int, opt
 			if _, err := gw.Write(in[off:end]); err != nil {
 				return rep, err
 			}
-			releaseSource(src, &tp.Src, int64(off), int64(end))
+			src.ReleaseData(&tp.Src, int64(off), int64(end))
 			if opt.Progress != nil {
 				opt.Progress(int64(end - off))
 			}
@@ -139,7 +139,7 @@ func writeTensor(gw *gguf.Writer, src *gguf.File, tp *TensorPlan, chunk int, opt
 		if _, err := gw.Write(b.q); err != nil {
 			return rep, err
 		}
-		releaseSource(src, &tp.Src, int64(r0*inRow), int64((r0+nr)*inRow))
+		src.ReleaseData(&tp.Src, int64(r0*inRow), int64((r0+nr)*inRow))
 		if opt.Progress != nil {
 			opt.Progress(int64(nr * inRow))
 		}
