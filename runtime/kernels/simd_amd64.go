@@ -56,8 +56,8 @@ func SetSIMD(on bool) bool {
 			gguf.TypeQ4_0:  dotQ4_0SIMD,
 			gguf.TypeQ5_0:  dotQ5_0SIMD,
 			gguf.TypeQ4_K:  dotQ4KRowSIMD,
-			gguf.TypeQ5_K:  dotQ5KSIMD,
-			gguf.TypeQ6_K:  dotQ6KSIMD,
+			gguf.TypeQ5_K:  dotQ5KRowSIMD,
+			gguf.TypeQ6_K:  dotQ6KRowSIMD,
 			gguf.TypeBF16:  dotBF16SIMD,
 			gguf.TypeF16:   dotF16SIMD,
 		}

@@ -12,12 +12,6 @@ func dotMXFP4AVX2(row []byte, x []float32, scales *[256]float32) float32
 //go:noescape
 func dotQ4_0AVX2(row []byte, x []float32) float32
 
-//go:noescape
-func q5kSumsAVX2(ql, qh *byte, x *float32, sums *[8]float32)
-
-//go:noescape
-func q6kSumsAVX2(ql, qh *byte, x *float32, sums *[16]float32)
-
 // e8m0HalfTable[e] = 2^(e−128), the MXFP4 block scale for the doubled codes.
 var e8m0HalfTable = func() *[256]float32 {
 	var t [256]float32
@@ -33,42 +27,6 @@ func dotMXFP4SIMD(row []byte, x, _, _ []float32) float32 {
 
 func dotQ4_0SIMD(row []byte, x, _, _ []float32) float32 {
 	return dotQ4_0AVX2(row[:len(x)/qk*q40Bytes], x)
-}
-
-// The Q5_K and Q6_K dots compute per sub-block Σq·x in SIMD and apply the scales
-// in Go; the min terms use xsum, Σx per 32 elements, computed once per
-// activation vector for all rows.
-func dotQ5KSIMD(row []byte, x, xsum, _ []float32) float32 {
-	var sums [8]float32
-	var total float32
-	for b := 0; b < len(x)/qkK; b++ {
-		blk := row[b*q5KBytes : (b+1)*q5KBytes]
-		d := f16Table[binary.LittleEndian.Uint16(blk)]
-		dmin := f16Table[binary.LittleEndian.Uint16(blk[2:])]
-		q5kSumsAVX2(&blk[48], &blk[16], &x[b*qkK], &sums)
-		xs := xsum[b*8 : b*8+8]
-		for j := range 8 {
-			sc, m := scaleMinK4(j, blk[4:16])
-			total += d*float32(sc)*sums[j] - dmin*float32(m)*xs[j]
-		}
-	}
-	return total
-}
-
-func dotQ6KSIMD(row []byte, x, _, _ []float32) float32 {
-	var sums [16]float32
-	var total float32
-	for b := 0; b < len(x)/qkK; b++ {
-		blk := row[b*q6KBytes : (b+1)*q6KBytes]
-		d := f16Table[binary.LittleEndian.Uint16(blk[208:])]
-		q6kSumsAVX2(&blk[0], &blk[128], &x[b*qkK], &sums)
-		var s float32
-		for i := range 16 {
-			s += float32(int8(blk[192+i])) * sums[i]
-		}
-		total += d * s
-	}
-	return total
 }
 
 //go:noescape
