@@ -109,6 +109,9 @@ func runBench(cmd *cobra.Command, path string, o *benchOptions) error {
 	if o.threads > 0 {
 		kernels.SetThreads(o.threads)
 	}
+	// The bound is the machine's, measured with the fastest kernels even when
+	// --no-simd benchmarks the portable ones.
+	bw := kernels.MemoryReadBandwidth(1<<30, 5)
 	if o.noSIMD {
 		kernels.SetSIMD(false)
 	}
@@ -121,7 +124,6 @@ func runBench(cmd *cobra.Command, path string, o *benchOptions) error {
 	if err != nil {
 		return err
 	}
-	bw := kernels.MemoryReadBandwidth(1<<30, 5)
 	res := benchResult{
 		Model: path, Architecture: m.Arch, ModelBytes: f.Size(), DecodeBytesPerTok: m.DecodeBytesPerToken(),
 		Machine: benchMachine{CPU: cpuName(), Threads: kernels.Threads(), Kernels: kernels.SIMD(), MemoryReadGBPerS: bw / 1e9},
