@@ -87,19 +87,22 @@ func (b *Backend) vec(v []float32) (cuda.DevicePtr, error) {
 		return 0, nil
 	}
 	key := vecKey{unsafe.Pointer(&v[0]), len(v)}
-	if buf, ok := b.vecs[key]; ok {
-		return buf.Ptr, nil
+	if p, ok := b.vecs[key]; ok {
+		return p, nil
 	}
-	buf, err := b.ctx.Alloc(uint64(4 * len(v)))
+	p, err := b.vecArena.alloc(b.ctx, uint64(4*len(v)))
 	if err != nil {
 		return 0, err
 	}
-	if err := buf.UploadFloat32(v); err != nil {
-		buf.Free()
+	// v is ordinary Go memory: wait for the copy before it can move.
+	if err := b.s.UploadAsync(p, cuda.Float32Bytes(v)); err != nil {
 		return 0, err
 	}
-	b.vecs[key] = buf
-	return buf.Ptr, nil
+	if err := b.s.Synchronize(); err != nil {
+		return 0, err
+	}
+	b.vecs[key] = p
+	return p, nil
 }
 
 type vecKey struct {

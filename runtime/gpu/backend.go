@@ -24,13 +24,14 @@ type Backend struct {
 	k   *ops.Kernels
 	s   *cuda.Stream
 
-	mu      sync.Mutex
-	weights map[*runtime.Tensor]*weight
-	x, y    *cuda.Buffer     // device activations, grown on demand
-	hx, hy  *cuda.HostBuffer // pinned staging for x and y
-	hpos    *cuda.HostBuffer // pinned staging for positions
-	scr     []*cuda.Buffer   // scratch activations of the block ops
-	vecs    map[vecKey]*cuda.Buffer
+	mu       sync.Mutex
+	weights  map[*runtime.Tensor]*weight
+	x, y     *cuda.Buffer              // device activations, grown on demand
+	hx, hy   *cuda.HostBuffer          // pinned staging for x and y
+	hpos     *cuda.HostBuffer          // pinned staging for positions
+	scr      []*cuda.Buffer            // scratch activations of the block ops
+	vecs     map[vecKey]cuda.DevicePtr // small vectors, packed in vecArena
+	vecArena arena
 
 	// freeAtStart is cuMemGetInfo's free memory right after the kernels
 	// loaded, the baseline of MemoryUsed.
@@ -79,7 +80,7 @@ func NewWithKernels(dev runtime.Device, ctx *cuda.Context, k *ops.Kernels) (*Bac
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{dev: dev, ctx: ctx, k: k, s: s, weights: map[*runtime.Tensor]*weight{}, vecs: map[vecKey]*cuda.Buffer{}}
+	b := &Backend{dev: dev, ctx: ctx, k: k, s: s, weights: map[*runtime.Tensor]*weight{}, vecs: map[vecKey]cuda.DevicePtr{}}
 	b.freeAtStart, b.total, err = ctx.MemInfo()
 	if err != nil {
 		s.Destroy()
@@ -262,9 +263,7 @@ func (b *Backend) Close() error {
 		w.buf.Free()
 	}
 	b.weights = map[*runtime.Tensor]*weight{}
-	for _, v := range b.vecs {
-		v.Free()
-	}
+	b.vecArena.free()
 	for _, v := range b.scr {
 		v.Free()
 	}

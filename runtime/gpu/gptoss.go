@@ -17,6 +17,13 @@ type GPTOSSOptions struct {
 	// memory (the mapped file, page-locked) and the ones the router picks
 	// are copied to a staging area on the GPU for each layer and batch.
 	ExpertsOnGPU bool
+	// ExpertTensorOnGPU, when set, uploads the stacked expert tensors it
+	// returns true for (a placement manifest's choice, e.g. the experts of
+	// the last layers). A layer whose gate, up and down tensors are all on
+	// the GPU computes in place; in a layer with only some of them there,
+	// the picked experts of those are copied device to device into the
+	// staging area, the others streamed from host memory.
+	ExpertTensorOnGPU func(name string) bool
 	// StagingExperts is how many experts per matrix the staging area holds
 	// (default: expert_count, so any batch is one round; decode needs only
 	// expert_used_count). Larger batches are processed in token chunks.
@@ -58,6 +65,8 @@ type gptossLayer struct {
 	gateInpB           []float32
 	exps               [3]*runtime.Tensor // gate, up, down
 	expB               [3][]float32       // their biases, all experts
+	resident           [3]bool            // exps[m] uploaded to the GPU
+	allResident        bool
 }
 
 func mdInt(md *gguf.Metadata, key string, def int) (int, error) {
@@ -169,12 +178,19 @@ func NewGPTOSS(m *runtime.Model, b *Backend, o GPTOSSOptions) (*GPTOSS, error) {
 		return nil, err
 	}
 	var up []*runtime.Tensor
+	streamed := false
 	for i := range g.layers {
 		ly := &g.layers[i]
 		up = append(up, ly.attn.Q, ly.attn.K, ly.attn.V, ly.attn.O, ly.gateInp)
-		if o.ExpertsOnGPU {
-			up = append(up, ly.exps[:]...)
+		ly.allResident = true
+		for m, t := range ly.exps {
+			ly.resident[m] = o.ExpertsOnGPU || o.ExpertTensorOnGPU != nil && o.ExpertTensorOnGPU(t.Name)
+			if ly.resident[m] {
+				up = append(up, t)
+			}
+			ly.allResident = ly.allResident && ly.resident[m]
 		}
+		streamed = streamed || !ly.allResident
 	}
 	up = append(up, g.head)
 	for _, t := range up {
@@ -182,7 +198,7 @@ func NewGPTOSS(m *runtime.Model, b *Backend, o GPTOSSOptions) (*GPTOSS, error) {
 			return nil, err
 		}
 	}
-	if !o.ExpertsOnGPU {
+	if streamed {
 		if err := g.prepareStreaming(); err != nil {
 			g.Close()
 			return nil, err
@@ -216,7 +232,10 @@ func (g *GPTOSS) prepareStreaming() error {
 
 func (g *GPTOSS) pinExperts(why error) error {
 	for i := range g.layers {
-		for _, t := range g.layers[i].exps {
+		for m, t := range g.layers[i].exps {
+			if g.layers[i].resident[m] {
+				continue
+			}
 			h, err := g.b.ctx.AllocHost(uint64(len(t.Data)))
 			if err != nil {
 				return fmt.Errorf("pinning %s in host memory (registering the mapping failed: %v): %w", t.Name, why, err)
@@ -457,7 +476,7 @@ func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int
 		}
 		return above > 0 && pairs > above
 	}
-	if g.o.ExpertsOnGPU && !grouped(n*kk) {
+	if ly.allResident && !grouped(n*kk) {
 		a := &allocator{b: b}
 		dg, du, dy := a.get(scrG, n*kk*ff), a.get(scrU, n*kk*ff), a.get(scrY, n*kk*d)
 		if a.err != nil {
@@ -473,7 +492,7 @@ func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int
 	if err := st.Synchronize(); err != nil {
 		return err
 	}
-	if g.o.ExpertsOnGPU {
+	if ly.allResident {
 		return g.groupedProducts(ly, ids, false, dx, dw, dh, n)
 	}
 	for t0, nt := 0, 0; t0 < n; t0 += nt {
@@ -507,10 +526,16 @@ func (g *GPTOSS) experts(ly *gptossLayer, dx, dids, dw, dh cuda.DevicePtr, n int
 		for m := 0; m < 3; m++ {
 			t := ly.exps[m]
 			host := g.hostData[t]
-			expBytes := len(host) / g.nExp
+			expBytes := len(t.Data) / g.nExp
 			rows := t.Rows() / g.nExp
 			for sl, e := range order {
-				if err := st.UploadAsync(g.stage[m].At(uint64(sl*expBytes)), host[int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+				dst := g.stage[m].At(uint64(sl * expBytes))
+				if ly.resident[m] {
+					// Already on the GPU: a device-to-device copy.
+					if err := st.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
+						return err
+					}
+				} else if err := st.UploadAsync(dst, host[int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
 					return err
 				}
 				if ly.expB[m] != nil {

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gguftool/gguftool/runtime"
@@ -20,7 +21,10 @@ func TestGPTOSSExecutor(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := evalGreedy(t, cpu, 8)
-		for _, o := range []GPTOSSOptions{{StagingExperts: 4}, {}, {ExpertsOnGPU: true}, {StagingExperts: 4, GroupAbove: 1}, {GroupAbove: 1}, {ExpertsOnGPU: true, GroupAbove: 1}} {
+		for mi, o := range []GPTOSSOptions{{StagingExperts: 4}, {}, {ExpertsOnGPU: true}, {StagingExperts: 4, GroupAbove: 1}, {GroupAbove: 1}, {ExpertsOnGPU: true, GroupAbove: 1},
+			// A manifest's mix: layer 1's experts resident, layer 0's up
+			// matrix resident (copied device to device), the rest streamed.
+			{StagingExperts: 4, ExpertTensorOnGPU: lastLayerAndUp0}, {GroupAbove: 1, ExpertTensorOnGPU: lastLayerAndUp0}} {
 			b := newTestBackend(t)
 			g, err := NewGPTOSS(cpu, b, o)
 			if err != nil {
@@ -43,9 +47,15 @@ func TestGPTOSSExecutor(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			t.Log(compareRuns(t, fmt.Sprintf("gpt-oss %s executor %+v", ot, o), got, want, cpu.NVocab, 1e-4))
+			t.Log(compareRuns(t, fmt.Sprintf("gpt-oss %s executor mode %d", ot, mi), got, want, cpu.NVocab, 1e-4))
 			s.Close()
 			g.Close()
 		}
 	}
+}
+
+// lastLayerAndUp0 puts layer 1's expert tensors and layer 0's up
+// projection on the GPU.
+func lastLayerAndUp0(name string) bool {
+	return strings.HasPrefix(name, "blk.1.") || name == "blk.0.ffn_up_exps.weight"
 }
