@@ -151,12 +151,13 @@ func TestMatVecAndMatMulAgainstFloat64(t *testing.T) {
 	for _, typ := range append(append([]gguf.Type{}, allTypes...), genericTypes...) {
 		for _, shape := range [][2]int{{37, 256}, {300, 512}, {5, 2816}} {
 			m := quantized(t, typ, shape[0], shape[1], uint64(shape[0]))
-			x := randFloats(r, 9*m.Cols, 1)
+			x := randFloats(r, 11*m.Cols, 1)
 			got := make([]float32, m.Rows)
 			MatVec(got, m, x)
 			checkClose(t, typ.String()+" MatVec", got, naiveMatVec(m, x), 1e-5)
-			// n ≤ fusedMaxTokens takes the fused path, larger n the tiled one.
-			for _, n := range []int{2, fusedMaxTokens(typ), 9} {
+			// n ≤ fusedMaxTokens takes the fused path, larger n the tiled one
+			// (11 = two 4-token passes, one 2-token pass, one single token).
+			for _, n := range []int{2, fusedMaxTokens(typ), 9, 11} {
 				gotN := make([]float32, n*m.Rows)
 				MatMul(gotN, m, x, n)
 				for j := 0; j < n; j++ {

@@ -67,6 +67,9 @@ type fusedDot func(row []byte, x, xsum, buf []float32) float32
 // activation rows at once (cols a multiple of 8), giving out[2r+t].
 var tileDot4x2 func(w, x []float32, cols int, out *[8]float32)
 
+// tileDot4x4 is the 4 rows × 4 tokens version (AVX-512), out[4r+t].
+var tileDot4x4 func(w, x []float32, cols int, out *[16]float32)
+
 // tileDequant are the SIMD row decoders of the active set, by type (MatMul
 // tiles); types without one use the portable dequantRow.
 var tileDequant map[gguf.Type]func(dst []float32, src []byte)
@@ -212,6 +215,20 @@ func MatMul(dst []float32, m Mat, x []float32, n int) {
 				}
 			}
 			j := 0
+			if tileDot4x4 != nil && cols%16 == 0 && r1-r0 == matTile {
+				// Register-blocked: 4 weight rows × 4 tokens per pass (zmm).
+				var acc [16]float32
+				for ; j+4 <= n; j += 4 {
+					for rr := 0; rr < matTile; rr += 4 {
+						tileDot4x4(w[rr*cols:(rr+4)*cols], x[j*cols:(j+4)*cols], cols, &acc)
+						for q := 0; q < 4; q++ {
+							for tt := 0; tt < 4; tt++ {
+								dst[(j+tt)*m.Rows+r0+rr+q] = acc[4*q+tt]
+							}
+						}
+					}
+				}
+			}
 			if tileDot4x2 != nil && cols%8 == 0 && r1-r0 == matTile {
 				// Register-blocked: 4 weight rows × 2 tokens per pass.
 				var acc [8]float32
