@@ -35,9 +35,11 @@ type Manifest struct {
 	// ExpertGPUShare is the expected fraction of expert selections (over
 	// all MoE layers) that find their expert in GPU memory, computed from
 	// the profile, or from uniform routing without one.
-	ExpertGPUShare float64       `json:"expert_gpu_share"`
-	Notes          []string      `json:"notes,omitempty"`
-	Layers         []LayerReport `json:"layers"`
+	ExpertGPUShare float64  `json:"expert_gpu_share"`
+	Notes          []string `json:"notes,omitempty"`
+	// Gguftool details the GPU compute part for the gguftool runtime.
+	Gguftool *GguftoolMemory `json:"gguftool,omitempty"`
+	Layers   []LayerReport   `json:"layers"`
 }
 
 // ModelInfo identifies the planned model.
@@ -60,6 +62,11 @@ type Budget struct {
 	ReserveBytes int64  `json:"reserve_bytes"`
 	PerExpert    bool   `json:"per_expert"`
 	Profile      string `json:"profile,omitempty"`
+	// Runtime is the executor the plan was made for ("" = llama.cpp).
+	Runtime string `json:"runtime,omitempty"`
+	// StagingExperts is the gguftool runtime's staging area (experts per
+	// matrix) the GPU figures assume.
+	StagingExperts int `json:"staging_experts,omitempty"`
 }
 
 // Device is one memory pool and what the plan puts in it.

@@ -20,6 +20,14 @@ type Options struct {
 	Profile     *Profile
 	ProfilePath string
 	GPUName     string // default "CUDA0"
+	// Runtime is what will execute the plan: RuntimeLlamaCpp ("" too) or
+	// RuntimeGguftool, whose KV cache, compute buffers and reserve differ.
+	Runtime string
+	// StagingExperts (gguftool runtime): experts per matrix in the staging
+	// area for CPU-resident experts; 0 picks expert_count when that fits
+	// the budget (every prefill batch copies each expert once per layer),
+	// else expert_used_count (enough for decode).
+	StagingExperts int
 }
 
 func (o *Options) defaults() {
@@ -34,6 +42,9 @@ func (o *Options) defaults() {
 	}
 	if o.Reserve < 0 {
 		o.Reserve = DefaultReserve
+		if o.Runtime == RuntimeGguftool {
+			o.Reserve = GguftoolReserve
+		}
 	}
 	if o.GPUName == "" {
 		o.GPUName = "CUDA0"
@@ -160,6 +171,19 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		kvTotal += l.Bytes()
 	}
 	comp := hp.ComputeBuffer(o.Context, o.UBatch, o.FlashAttn)
+	compTotal := comp.Total()
+	var rt *GguftoolMemory
+	switch o.Runtime {
+	case "", RuntimeLlamaCpp:
+	case RuntimeGguftool:
+		kv = hp.GguftoolKV(o.Context)
+		kvTotal = 0
+		for _, l := range kv {
+			kvTotal += l.Bytes()
+		}
+	default:
+		return nil, fmt.Errorf("unknown runtime %q (want %s or %s)", o.Runtime, RuntimeLlamaCpp, RuntimeGguftool)
+	}
 
 	st := make([]state, len(m.Tensors))
 	mandatory := map[Kind]int64{}
@@ -177,6 +201,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 			}
 			x := expertTensor{idx: i, layer: t.Layer(), role: expertRole(t.Name), size: int64(t.Size()),
 				experts: int(t.Dims[len(t.Dims)-1])}
+			if o.Runtime == RuntimeGguftool {
+				x.size = roundPage(x.size) // one allocation per tensor
+			}
 			experts = append(experts, x)
 			byLayer[x.layer] = append(byLayer[x.layer], x)
 		default:
@@ -188,10 +215,30 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	for _, b := range mandatory {
 		fixedW += b
 	}
-	fixed := fixedW + kvTotal + comp.Total() + o.Reserve
+	gpuKV := kvTotal
+	if o.Runtime == RuntimeGguftool {
+		staging := o.StagingExperts
+		if len(experts) == 0 {
+			staging = 0
+		} else if staging <= 0 {
+			staging = hp.Experts
+		}
+		rt = gguftoolMemory(m, hp, min(o.UBatch, o.Context), staging)
+		rt.Rounding = weightRounding(m, hp, func(i int) bool { return st[i].whole == 1 })
+		if rt.KVOnHost {
+			gpuKV = 0
+		}
+		if o.StagingExperts <= 0 && len(experts) > 0 && fixedW+gpuKV+rt.Total()+o.Reserve > o.VRAM {
+			small := gguftoolMemory(m, hp, min(o.UBatch, o.Context), max(hp.ExpertsUsed, 1))
+			small.Rounding = rt.Rounding
+			rt = small
+		}
+		compTotal = rt.Total()
+	}
+	fixed := fixedW + gpuKV + compTotal + o.Reserve
 	if fixed > o.VRAM {
 		return nil, &InfeasibleError{Path: m.Path, Budget: o.VRAM, Context: o.Context, Min: fixed,
-			Weights: mandatory, KV: kvTotal, Compute: comp.Total(), Reserve: o.Reserve}
+			Weights: mandatory, KV: gpuKV, Compute: compTotal, Reserve: o.Reserve}
 	}
 	avail := o.VRAM - fixed
 
@@ -320,11 +367,12 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		Model: ModelInfo{Path: m.Path, Size: m.Size, Architecture: hp.Arch, Layers: hp.Layers,
 			Experts: hp.Experts, ExpertsUsed: hp.ExpertsUsed},
 		Budget: Budget{VRAMBytes: o.VRAM, Context: o.Context, UBatch: o.UBatch, CacheType: string(o.CacheType),
-			FlashAttn: o.FlashAttn, ReserveBytes: o.Reserve, PerExpert: o.PerExpert, Profile: o.ProfilePath},
+			FlashAttn: o.FlashAttn, ReserveBytes: o.Reserve, PerExpert: o.PerExpert, Profile: o.ProfilePath,
+			Runtime: o.Runtime},
 		Offsets: "file",
 	}
-	gpu := Device{Name: o.GPUName, Kind: KindGPU, KVBytes: kvTotal, ComputeBytes: comp.Total(), ReserveBytes: o.Reserve}
-	cpu := Device{Name: "CPU", Kind: KindCPU, ComputeBytes: hp.HostCompute(min(o.UBatch, pad256(o.Context)))}
+	gpu := Device{Name: o.GPUName, Kind: KindGPU, KVBytes: gpuKV, ComputeBytes: compTotal, ReserveBytes: o.Reserve}
+	cpu := Device{Name: "CPU", Kind: KindCPU, ComputeBytes: hp.HostCompute(min(o.UBatch, pad256(o.Context))), KVBytes: kvTotal - gpuKV}
 	reports := make([]LayerReport, hp.Layers)
 	for l := range reports {
 		reports[l] = LayerReport{Layer: l, KVBytes: kv[l].Bytes(), KVCells: kv[l].Cells}
@@ -375,6 +423,22 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 			}
 		}
 		reports[l].ExpertsOnGPU = n
+	}
+	if rt != nil {
+		// The final placement's rounding; the staging area only if some
+		// expert tensor stayed in CPU memory.
+		rt.Rounding = weightRounding(m, hp, func(i int) bool { return st[i].whole == 1 })
+		cpuExperts := false
+		for _, x := range experts {
+			cpuExperts = cpuExperts || st[x.idx].whole != 1
+		}
+		if !cpuExperts && rt.Staging > 0 {
+			rt.Staging, rt.StagingExperts = 0, 0
+		}
+		gpu.ComputeBytes = rt.Total()
+		man.Budget.StagingExperts = rt.StagingExperts
+		man.Gguftool = rt
+		notes = append(notes, rt.describe())
 	}
 	gpu.TotalBytes = gpu.WeightsBytes + gpu.KVBytes + gpu.ComputeBytes + gpu.ReserveBytes
 	cpu.TotalBytes = cpu.WeightsBytes + cpu.KVBytes + cpu.ComputeBytes

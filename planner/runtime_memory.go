@@ -1,0 +1,178 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Runtimes a plan can target. llama.cpp (the default) is modelled with
+// llama.cpp's own buffers (offload.md §6); gguftool is gguftool's bundled
+// runtime (`gguftool run`), whose GPU allocations differ: see
+// GguftoolMemory and docs/planner.md.
+const (
+	RuntimeLlamaCpp = "llama.cpp"
+	RuntimeGguftool = "gguftool"
+)
+
+// GguftoolReserve is the VRAM of gguftool's CUDA context with its kernels
+// loaded, before any buffer: 558,694,400 B (532.8 MiB) measured on the lent
+// H100 (cuMemGetInfo and nvidia-smi agree, docs/cuda.md), rounded up to
+// 544 MiB for driver variation. gguftool links no cuBLAS and keeps no
+// allocator pool, so unlike DefaultReserve nothing else hides in it; its
+// scratch buffers and allocation rounding are modelled in GguftoolMemory.
+const GguftoolReserve = 544 * mib
+
+// gpuPage is the granularity in which the CUDA driver hands out device
+// memory for buffers of this size class.
+const gpuPage = 2 * mib
+
+// minScratch is the smallest scratch buffer runtime/gpu allocates.
+const minScratch = 1 * mib
+
+func roundPage(n int64) int64 { return (n + gpuPage - 1) / gpuPage * gpuPage }
+
+// GguftoolMemory is what gguftool's runtime allocates on the GPU besides
+// the placed weights and the KV cache, for one batch of UBatch tokens.
+type GguftoolMemory struct {
+	// Scratch: activations of one batch (runtime/gpu's scratch slots, each
+	// at least 1 MiB, whole 2 MiB pages), the last position's logits.
+	Scratch int64 `json:"scratch_bytes"`
+	// Staging: the area CPU-resident experts are copied into per layer
+	// (StagingExperts experts of each expert matrix, and their biases).
+	Staging        int64 `json:"staging_bytes"`
+	StagingExperts int   `json:"staging_experts"`
+	// Vectors: norms, biases, sinks and rope tables as float32, packed in
+	// 2 MiB chunks (expert biases of every expert included).
+	Vectors int64 `json:"vectors_bytes"`
+	// Rounding: each weight tensor is one allocation rounded up to 2 MiB.
+	Rounding int64 `json:"rounding_bytes"`
+	// KVOnHost: the runtime keeps this architecture's KV cache in CPU
+	// memory (only the gpt-oss GPU executor keeps it on the GPU).
+	KVOnHost bool `json:"kv_on_host"`
+}
+
+// Total is the sum of the GPU parts.
+func (g *GguftoolMemory) Total() int64 { return g.Scratch + g.Staging + g.Vectors + g.Rounding }
+
+// gguftoolExecutor reports whether gguftool runs arch with its whole-model
+// GPU executor (KV cache and every op on the GPU) rather than the
+// per-matrix backend.
+func gguftoolExecutor(arch string) bool { return arch == "gpt-oss" }
+
+// GguftoolKV is gguftool's KV cache for ctx positions: float32 keys and
+// values of every position in every layer (no padding, no sliding-window
+// trimming), each layer's K and V one allocation.
+func (hp *HParams) GguftoolKV(ctx int) []LayerKV {
+	out := make([]LayerKV, hp.Layers)
+	for il := range out {
+		var k, v int64
+		if hp.MLA {
+			k = int64(hp.KVLoraRank + hp.RopeDim)
+		} else {
+			nkv := hp.HeadsKV[il]
+			k, v = nkv*int64(hp.KeyLen), nkv*int64(hp.ValLen)
+		}
+		out[il] = LayerKV{Cells: ctx, BytesPerToken: 4 * (k + v), Sliding: hp.SWALayers[il] && hp.SWA > 0}
+	}
+	return out
+}
+
+func scratchBuf(floats int64) int64 { return roundPage(max(4*floats, minScratch)) }
+
+// gguftoolMemory models runtime/gpu's allocations for model m (see the
+// scratch slots of runtime/gpu/gptoss.go and attention.go; a test there
+// checks this model against what the backend really allocates). staging
+// is the staging area's experts per matrix (0: none needed).
+func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
+	g := &GguftoolMemory{StagingExperts: staging, KVOnHost: !gguftoolExecutor(hp.Arch)}
+	n := int64(ub)
+	d, qw := int64(hp.Embd), int64(hp.Heads*hp.KeyLen)
+	var vecBytes int64
+	var vecCount int64
+	for i := range m.Tensors {
+		t := &m.Tensors[i]
+		if len(t.Dims) == 1 || strings.HasSuffix(t.Name, ".bias") {
+			vecBytes += 4 * int64(t.NumElements())
+			vecCount++
+		}
+	}
+	if g.KVOnHost {
+		// runtime.Backend: one device input and output buffer sized for the
+		// widest product of the batch.
+		var cols, rows int64
+		for i := range m.Tensors {
+			t := &m.Tensors[i]
+			if len(t.Dims) >= 2 && KindOf(t.Name) != KindEmbedding {
+				cols, rows = max(cols, int64(t.Dims[0])), max(rows, int64(t.Dims[1]))
+			}
+		}
+		g.Scratch = scratchBuf(n*cols) + scratchBuf(n*rows)
+		return g
+	}
+	k, nExp, ff := int64(hp.ExpertsUsed), int64(hp.Experts), int64(hp.ExpertFF)
+	np := n * k
+	for _, f := range []int64{n * d, n * qw, n * qw, n * d, n, // attention slots 0–4
+		n * d, n * nExp, np, np, int64(hp.Vocab), // hidden, router logits, ids, weights, last row's logits
+		max(np, 4*k)} { // expert slots of decode
+		g.Scratch += scratchBuf(f)
+	}
+	if np > 32 { // grouped experts: index, gathered inputs, gate, up, outputs twice
+		for _, f := range []int64{2 * np, np * d, np * ff, np * ff, np * d, np * d} {
+			g.Scratch += scratchBuf(f)
+		}
+	} else {
+		for _, f := range []int64{np * ff, np * ff, np * d} {
+			g.Scratch += scratchBuf(f)
+		}
+	}
+	g.Vectors = roundPage(vecBytes + 256*vecCount)
+	if staging > 0 {
+		for _, role := range []string{"gate", "up", "down"} {
+			for i := range m.Tensors {
+				t := &m.Tensors[i]
+				if t.Layer() == firstMoELayer(m) && strings.HasSuffix(t.Name, ".ffn_"+role+"_exps.weight") && len(t.Dims) == 3 {
+					e := int64(t.Dims[2])
+					g.Staging += roundPage(int64(t.Size())/e*int64(staging)) + roundPage(4*int64(t.Dims[1])*int64(staging))
+				}
+			}
+		}
+	}
+	return g
+}
+
+// firstMoELayer is the layer of the first stacked expert tensor (-1: none).
+func firstMoELayer(m *Model) int {
+	for i := range m.Tensors {
+		if IsExpert(m.Tensors[i].Name) {
+			return m.Tensors[i].Layer()
+		}
+	}
+	return -1
+}
+
+// weightRounding is the page rounding of the weight tensors the runtime
+// uploads as buffers of their own: matrices (the gpt-oss executor keeps
+// vectors in the packed arena), or every tensor (the per-matrix backend).
+func weightRounding(m *Model, hp *HParams, onGPU func(i int) bool) int64 {
+	var r int64
+	for i := range m.Tensors {
+		t := &m.Tensors[i]
+		if gguftoolExecutor(hp.Arch) && (len(t.Dims) < 2 || strings.HasSuffix(t.Name, ".bias")) {
+			continue
+		}
+		if onGPU(i) {
+			s := int64(m.Tensors[i].Size())
+			r += roundPage(s) - s
+		}
+	}
+	return r
+}
+
+func (g *GguftoolMemory) describe() string {
+	kv := "KV cache on the GPU (float32)"
+	if g.KVOnHost {
+		kv = "KV cache in CPU memory"
+	}
+	return fmt.Sprintf("gguftool runtime: scratch %s, expert staging %s (%d experts per matrix), vectors %s, allocation rounding %s; %s",
+		FormatSize(g.Scratch), FormatSize(g.Staging), g.StagingExperts, FormatSize(g.Vectors), FormatSize(g.Rounding), kv)
+}

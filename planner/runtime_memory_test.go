@@ -1,0 +1,54 @@
+package planner
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestGguftoolTargetGPTOSS20B plans the real gpt-oss-20b geometry for
+// gguftool's runtime: the GPU KV cache is float32 for every position of
+// every layer, the compute part is runtime/gpu's scratch, staging area,
+// vectors and page rounding, and the reserve is the measured context.
+func TestGguftoolTargetGPTOSS20B(t *testing.T) {
+	for _, c := range []struct {
+		typ     string
+		vram    string
+		staging int // expected staging experts
+	}{{"f16", "4GiB", 32}, {"q8_0", "2GiB", 4}, {"q8_0", "3GiB", 32}, {"f16", "8GiB", 32}} {
+		m := synthModel(t, "gpt-oss-20b", c.typ, 0)
+		vram, _ := ParseSize(c.vram)
+		man, err := Plan(m, Options{VRAM: vram, Context: 4096, Reserve: -1, Runtime: RuntimeGguftool})
+		var inf *InfeasibleError
+		if errors.As(err, &inf) {
+			t.Logf("%s %s: infeasible: %v", c.typ, c.vram, err)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := man.GPU()
+		hp := hparams(t, m)
+		// 24 layers × 8 KV heads × 64 × (K + V) × 4 B × 4096 positions.
+		if want := int64(hp.Layers) * 8 * 64 * 2 * 4 * 4096; g.KVBytes != want {
+			t.Errorf("%s: KV %d, want %d", c.typ, g.KVBytes, want)
+		}
+		if g.ReserveBytes != GguftoolReserve || man.Budget.Runtime != RuntimeGguftool {
+			t.Errorf("%s: reserve %d runtime %q", c.typ, g.ReserveBytes, man.Budget.Runtime)
+		}
+		if man.Gguftool == nil || man.Gguftool.Total() != g.ComputeBytes {
+			t.Fatalf("%s: compute %d not the gguftool breakdown %+v", c.typ, g.ComputeBytes, man.Gguftool)
+		}
+		onGPU := 0
+		for _, l := range man.Layers {
+			if l.GPUBytes > 0 {
+				onGPU++
+			}
+		}
+		t.Logf("%s %s: total %s (weights %s, KV %s, compute %s [%s], reserve %s), %d layers with experts on the GPU, args %v",
+			c.typ, c.vram, FormatSize(g.TotalBytes), FormatSize(g.WeightsBytes), FormatSize(g.KVBytes), FormatSize(g.ComputeBytes),
+			man.Gguftool.describe(), FormatSize(g.ReserveBytes), onGPU, man.LlamaCppArgs)
+		if man.Budget.StagingExperts != c.staging && onGPU < hp.Layers {
+			t.Errorf("%s %s: staging %d experts, want %d", c.typ, c.vram, man.Budget.StagingExperts, c.staging)
+		}
+	}
+}
