@@ -38,6 +38,7 @@ type runOptions struct {
 	noSIMD     bool
 	plan       string
 	profileOut string
+	gpu        gpuRunOptions // run_gpu.go
 }
 
 func newRunCmd() *cobra.Command {
@@ -71,6 +72,7 @@ greedy. --json prints one object at the end with exact token counts and measured
 	f.BoolVar(&o.noSIMD, "no-simd", false, "use the portable Go kernels instead of SIMD")
 	f.StringVar(&o.plan, "plan", "", "placement manifest from `gguftool plan` (weights on each device)")
 	f.StringVar(&o.profileOut, "profile-out", "", "write the expert routing counts as a usage profile for `gguftool plan --profile`")
+	addGPURunFlags(cmd, &o.gpu)
 	return cmd
 }
 
@@ -132,6 +134,16 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 				return fmt.Errorf("%s: %w", out, atomicfile.ErrExists)
 			}
 		}
+	}
+	if o.plan != "" || o.gpu.vram != "" {
+		if o.plan != "" && o.gpu.vram != "" {
+			return usageError("give --plan or --vram, not both")
+		}
+		if handled, err := runGPU(cmd, path, o); handled {
+			return err
+		}
+	} else if o.gpu.validate || o.gpu.reps != 1 {
+		return usageError("--validate and --reps need a GPU plan (--plan or --vram)")
 	}
 	if o.threads > 0 {
 		kernels.SetThreads(o.threads)
@@ -314,4 +326,3 @@ func (s *textStream) flush() {
 		s.emit(s.tok.Decode(s.ids))
 	}
 }
-
