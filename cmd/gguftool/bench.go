@@ -20,6 +20,7 @@ func init() { register(newBenchCmd) }
 type benchOptions struct {
 	pp, tg, reps, threads int
 	json, noSIMD          bool
+	gpu                   gpuBenchOptions // bench_gpu.go
 }
 
 func newBenchCmd() *cobra.Command {
@@ -44,6 +45,7 @@ expert_used_count experts of each expert tensor) ÷ bandwidth.`,
 	f.IntVar(&o.threads, "threads", 0, "CPU threads (default: all cores)")
 	f.BoolVar(&o.noSIMD, "no-simd", false, "use the portable Go kernels")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON (input of gguftool publish --bench)")
+	addGPUBenchFlags(cmd, &o.gpu)
 	return cmd
 }
 
@@ -105,6 +107,9 @@ func cpuName() string {
 func runBench(cmd *cobra.Command, path string, o *benchOptions) error {
 	if o.pp < 0 || o.tg < 0 || o.reps < 1 || o.threads < 0 || o.pp+o.tg == 0 {
 		return usageError("-p and -n must be ≥ 0 (not both 0), --reps ≥ 1")
+	}
+	if o.gpu.plan != "" || o.gpu.vram != "" {
+		return runBenchGPU(cmd, path, o)
 	}
 	if o.threads > 0 {
 		kernels.SetThreads(o.threads)

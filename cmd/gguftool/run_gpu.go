@@ -47,13 +47,14 @@ func gpuPlanned(man *planner.Manifest) bool {
 	return false
 }
 
-// manifestFor loads --plan or makes the --vram plan for the gguftool runtime.
-func manifestFor(f *gguf.File, o *runOptions, ctx int) (*planner.Manifest, string, error) {
-	if o.gpu.vram == "" {
-		man, err := planner.Load(o.plan)
-		return man, o.plan, err
+// manifestFor loads plan or makes a plan for the gguftool runtime under
+// the budget vram.
+func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int) (*planner.Manifest, string, error) {
+	if vramFlag == "" {
+		man, err := planner.Load(plan)
+		return man, plan, err
 	}
-	vram, err := planner.ParseSize(o.gpu.vram)
+	vram, err := planner.ParseSize(vramFlag)
 	if err != nil {
 		return nil, "", withCode(exitUsage, fmt.Errorf("--vram: %w", err))
 	}
@@ -61,13 +62,13 @@ func manifestFor(f *gguf.File, o *runOptions, ctx int) (*planner.Manifest, strin
 		ctx = 4096
 	}
 	man, err := planner.Plan(planner.FromFile(f), planner.Options{
-		VRAM: vram, Context: ctx, UBatch: o.gpu.ubatch, Reserve: -1, Runtime: planner.RuntimeGguftool,
+		VRAM: vram, Context: ctx, UBatch: ubatch, Reserve: -1, Runtime: planner.RuntimeGguftool,
 	})
 	var inf *planner.InfeasibleError
 	if errors.As(err, &inf) {
 		return nil, "", withCode(exitInfeasible, err)
 	}
-	return man, "--vram " + o.gpu.vram, err
+	return man, "--vram " + vramFlag, err
 }
 
 // errNoGPU explains why a GPU plan cannot run here.
@@ -272,7 +273,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		return true, err
 	}
 	defer f.Close()
-	man, planName, err := manifestFor(f, o, o.ctx)
+	man, planName, err := manifestFor(f, o.plan, o.gpu.vram, o.gpu.ubatch, o.ctx)
 	if err != nil {
 		return true, err
 	}
