@@ -17,6 +17,7 @@ func init() { register(newPlanCmd) }
 func newPlanCmd() *cobra.Command {
 	var (
 		vram, reserve, cacheType, profilePath, out string
+		planRuntime                                string
 		preset, presetType                         string
 		ctx, ubatch                                int
 		jsonOut, perExpert, noFA, force            bool
@@ -108,6 +109,7 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 			man, err := planner.Plan(model, planner.Options{
 				VRAM: budget, Context: ctx, UBatch: ubatch, CacheType: ct, FlashAttn: !noFA,
 				Reserve: res, PerExpert: perExpert, Profile: prof, ProfilePath: profilePath,
+				Runtime: planRuntime,
 			})
 			var inf *planner.InfeasibleError
 			if errors.As(err, &inf) {
@@ -157,6 +159,8 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 	fl.BoolVar(&noFA, "no-flash-attn", false, "plan for attention without flash attention (larger compute buffer)")
 	fl.StringVar(&reserve, "reserve", planner.FormatSize(planner.DefaultReserve),
 		"VRAM kept for the CUDA context, workspaces and margin (default: llama.cpp's measured overhead on an H100, offload.md §7)")
+	fl.StringVar(&planRuntime, "runtime", planner.RuntimeLlamaCpp,
+		"what runs the plan: llama.cpp (its buffers, flags) or gguftool (`gguftool run`: float32 GPU KV cache, its own scratch, reserve 544 MiB = the measured CUDA context)")
 	fl.BoolVar(&perExpert, "per-expert", false, "after whole layers, place single experts of stacked tensors")
 	fl.StringVar(&profilePath, "profile", "", "expert usage profile (JSON, gguftool.profile/v1) ranking experts for --per-expert")
 	fl.BoolVar(&jsonOut, "json", false, "print the manifest as JSON instead of the summary")
