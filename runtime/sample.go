@@ -7,8 +7,8 @@ import (
 )
 
 // Sampler picks the next token from logits: greedy when Temp is 0, else
-// temperature, then top-k, then top-p (nucleus) filtering, as llama.cpp's
-// default chain does.
+// top-k, then top-p (nucleus, on the untempered probabilities), then
+// temperature over what is left — the order of llama.cpp's default chain.
 type Sampler struct {
 	Temp float64
 	TopK int     // ≤ 0: no limit
@@ -33,24 +33,25 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		return int32(best)
 	}
 	type cand struct {
-		id int
-		p  float64
+		id    int
+		logit float64
+		p     float64
 	}
 	c := make([]cand, len(logits))
 	for i, v := range logits {
-		c[i] = cand{i, float64(v) / s.Temp}
+		c[i] = cand{id: i, logit: float64(v)}
 	}
-	sort.Slice(c, func(a, b int) bool { return c[a].p > c[b].p || c[a].p == c[b].p && c[a].id < c[b].id })
+	sort.Slice(c, func(a, b int) bool { return c[a].logit > c[b].logit || c[a].logit == c[b].logit && c[a].id < c[b].id })
 	if s.TopK > 0 && s.TopK < len(c) {
 		c = c[:s.TopK]
 	}
-	m := c[0].p
-	var sum float64
-	for i := range c {
-		c[i].p = math.Exp(c[i].p - m)
-		sum += c[i].p
-	}
 	if s.TopP > 0 && s.TopP < 1 {
+		// Nucleus on the temperature-1 distribution of the candidates.
+		var sum float64
+		for i := range c {
+			c[i].p = math.Exp(c[i].logit - c[0].logit)
+			sum += c[i].p
+		}
 		var acc float64
 		for i := range c {
 			acc += c[i].p / sum
@@ -59,10 +60,11 @@ func (s *Sampler) Sample(logits []float32) int32 {
 				break
 			}
 		}
-		sum = 0
-		for _, x := range c {
-			sum += x.p
-		}
+	}
+	var sum float64
+	for i := range c {
+		c[i].p = math.Exp((c[i].logit - c[0].logit) / s.Temp)
+		sum += c[i].p
 	}
 	u := s.rng.Float64() * sum
 	for _, x := range c {
