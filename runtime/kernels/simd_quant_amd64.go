@@ -74,6 +74,8 @@ var simdDequant = map[gguf.Type]func(dst []float32, src []byte){
 	gguf.TypeF16:  func(dst []float32, src []byte) { f16ToF32F16C(dst, src[:2*len(dst)]) },
 	gguf.TypeQ4_K: dequantQ4KSIMD,
 	gguf.TypeQ5_0: dequantQ5_0SIMD,
+	gguf.TypeQ6_K: dequantQ6KSIMD,
+	gguf.TypeBF16: dequantBF16SIMD,
 	gguf.TypeQ5_K: dequantQ5KSIMD,
 }
 
