@@ -72,7 +72,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		return errNoGPU(err, man)
 	}
 	defer be.Close()
-	eng, err := loadGPUEngine(f, man, be)
+	eng, err := loadGPUEngine(f, man, be, g.ubatch)
 	if err != nil {
 		return err
 	}

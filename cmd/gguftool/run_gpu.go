@@ -101,7 +101,7 @@ type cpuSeq struct{ *runtime.Session }
 
 func (cpuSeq) Close() {}
 
-func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend) (*gpuEngine, error) {
+func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch int) (*gpuEngine, error) {
 	e := &gpuEngine{be: be, f: f}
 	place, err := runtime.PlacementFromManifest(man, f)
 	if err != nil {
@@ -142,7 +142,15 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend) (*gpuEn
 		ExpertTensorOnGPU: func(name string) bool { return onGPU[name] },
 		StagingExperts:    man.Budget.StagingExperts,
 	})
-	return e, err
+	if err != nil {
+		return nil, err
+	}
+	// Take the batch's scratch now, as the plan counts it.
+	if err := e.exec.Reserve(min(ubatch, man.Budget.Context)); err != nil {
+		e.exec.Close()
+		return nil, err
+	}
+	return e, nil
 }
 
 func (e *gpuEngine) newSeq(ctx int) (sequence, error) {
@@ -320,7 +328,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		return true, err
 	}
 	start := time.Now()
-	eng, err := loadGPUEngine(f, man, be)
+	eng, err := loadGPUEngine(f, man, be, o.gpu.ubatch)
 	if err != nil {
 		return true, err
 	}

@@ -716,3 +716,47 @@ func (g *GPTOSS) groupedProducts(ly *gptossLayer, keys []int32, staged bool, dx,
 	}
 	return k.MoESum(st, dy, dw, dh, d, kk, nt, true)
 }
+
+// Reserve allocates the scratch buffers a batch of n tokens needs (the
+// largest the caller will evaluate) and the device copies of the norms and
+// biases, so that the GPU memory a run takes is taken at load time, where
+// running out fails early, rather than at its first long prompt. It
+// allocates the same slots as Eval and experts (planner.gguftoolMemory
+// models them).
+func (g *GPTOSS) Reserve(n int) error {
+	b := g.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, qw, kk, ff := g.d, g.nHead*g.hd, g.nUsed, g.ff
+	np := n * kk
+	a := &allocator{b: b}
+	for slot, size := range map[int]int{0: n * d, 1: n * qw, 2: n * qw, 3: n * d, 4: n,
+		scrH: n * d, scrLogits: n * g.nExp, scrIDs: np, scrW: np, scrOut: g.nVocab, scrSlots: max(np, 4*kk)} {
+		a.get(slot, size)
+	}
+	above := g.o.GroupAbove
+	if above == 0 {
+		above = 32
+	}
+	if above > 0 && np > above {
+		for slot, size := range map[int]int{scrIdx: 2 * np, scrXG: np * d, scrG: np * ff, scrU: np * ff, scrYS: np * d, scrY: np * d} {
+			a.get(slot, size)
+		}
+	} else {
+		for slot, size := range map[int]int{scrG: np * ff, scrU: np * ff, scrY: np * d} {
+			a.get(slot, size)
+		}
+	}
+	if a.err != nil {
+		return fmt.Errorf("reserving scratch for %d tokens: %w", n, a.err)
+	}
+	vp := &vecs{b: b}
+	for i := range g.layers {
+		ly := &g.layers[i]
+		for _, v := range [][]float32{ly.attnNorm, ly.postNorm, ly.gateInpB, ly.attn.QB, ly.attn.KB, ly.attn.VB, ly.attn.OB, ly.attn.Sinks, ly.attn.InvFreq, ly.expB[0], ly.expB[1], ly.expB[2]} {
+			vp.get(v)
+		}
+	}
+	vp.get(g.outNorm)
+	return vp.err
+}
