@@ -4,7 +4,7 @@
 # importance, writing everything under OUTDIR (at most 4 files):
 #   1. gpt-oss-20b F16 layout (synthesized), all experts in CPU memory,
 #      4k context, --vram 4GiB: run --validate --reps 3 while nvidia-smi
-#      samples the process's VRAM; then bench pp512/tg128 on the same plan;
+#      samples the process's VRAM (bench pp512/tg128 on it after 3);
 #   2. every fixture (converted here at f16 and q8_0) with --validate under
 #      two plans: all routed experts in CPU memory, and some expert tensors
 #      on the GPU;
@@ -105,7 +105,6 @@ if [ -z "${SKIP_20B:-}" ]; then
   time "$G" synth --preset gpt-oss-20b -o $M --force
   "$G" plan $M --vram 4GiB --ctx 4096 --runtime gguftool | tee -a "$LOG" | head -20
   sampled f16-4GiB-run "$G" run $M --vram 4GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 3 --json
-  sampled f16-4GiB-bench "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --json
 fi
 
 echo "== 2. fixtures: GPU plans vs the CPU runtime (--validate)"
@@ -124,6 +123,8 @@ if [ -z "${SKIP_20B:-}" ]; then
   echo "== 3. gpt-oss-20b F16, larger plan with expert layers on the GPU (--vram 8GiB)"
   "$G" plan $M --vram 8GiB --ctx 4096 --runtime gguftool | head -12
   sampled f16-8GiB-run "$G" run $M --vram 8GiB --ctx 4096 --tokens $P16 -n 64 --reps 2 --json
+  echo "== 3b. bench pp512/tg128 on the 4GiB plan"
+  sampled f16-4GiB-bench "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --json
   rm -f $M
   echo "== 4. gpt-oss-20b Q8_0 layout"
   M=/tmp/gpt-oss-20b-q8_0.gguf
