@@ -40,7 +40,7 @@ func loadDeepSeekFFN(l *loader, i int) (*ffn, *moe) {
 			down: l.tensor(blk(i, "ffn_down.weight"), ff, d),
 		}, nil
 	}
-	nExp, nUsed := l.u("expert_count"), l.u("expert_used_count")
+	nExp, nUsed := l.experts()
 	ff := l.u("expert_feed_forward_length")
 	if gf := l.uOpt("expert_gating_func", 1); gf != 1 {
 		l.fail("expert_gating_func %d is not supported (only 1, softmax)", gf)
@@ -73,14 +73,15 @@ func loadDeepSeekFFN(l *loader, i int) (*ffn, *moe) {
 func loadDeepSeek(l *loader) (graph, error) {
 	m := l.m
 	d := m.NEmbd
-	nHead := l.u("attention.head_count")
+	nHead := l.pos("attention.head_count")
 	nKV := l.uOpt("attention.head_count_kv", nHead)
 	eps := float32(l.fl("attention.layer_norm_rms_epsilon"))
 	if l.err != nil {
 		return nil, l.err
 	}
 	hd := d / nHead
-	nRot := l.uOpt("rope.dimension_count", hd)
+	nRot := l.ropeDims(l.uOpt("rope.dimension_count", hd), hd)
+	l.heads(nHead, nKV)
 	if st := l.strOpt("rope.scaling.type", "none"); st != "none" && st != "" {
 		return nil, fmt.Errorf("%s: deepseek rope scaling %q is not supported", l.f.Path(), st)
 	}

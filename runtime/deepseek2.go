@@ -42,12 +42,13 @@ type deepseek2Layer struct {
 func loadDeepSeek2(l *loader) (graph, error) {
 	m := l.m
 	d := m.NEmbd
-	nHead := l.u("attention.head_count")
+	nHead := l.pos("attention.head_count")
 	eps := float32(l.fl("attention.layer_norm_rms_epsilon"))
 	rank := l.u("attention.kv_lora_rank")
 	nRope := l.u("rope.dimension_count")
 	kLen := l.uOpt("attention.key_length_mla", l.uOpt("attention.key_length", 0))
 	dv := l.uOpt("attention.value_length_mla", l.uOpt("attention.value_length", 0))
+	l.ropeDims(nRope, kLen)
 	if l.err != nil {
 		return nil, l.err
 	}

@@ -34,13 +34,14 @@ type gptossLayer struct {
 func loadGPTOSS(l *loader) (graph, error) {
 	m := l.m
 	d := m.NEmbd
-	nHead, nKV := l.u("attention.head_count"), l.u("attention.head_count_kv")
+	nHead, nKV := l.pos("attention.head_count"), l.pos("attention.head_count_kv")
 	hd := l.uOpt("attention.key_length", d/max(nHead, 1))
-	nExp, nUsed := l.u("expert_count"), l.u("expert_used_count")
+	nExp, nUsed := l.experts()
 	ff := l.uOpt("expert_feed_forward_length", l.uOpt("feed_forward_length", 0))
 	eps := float32(l.fl("attention.layer_norm_rms_epsilon"))
 	window := l.uOpt("attention.sliding_window", 0)
-	nRot := l.uOpt("rope.dimension_count", hd)
+	nRot := l.ropeDims(l.uOpt("rope.dimension_count", hd), hd)
+	l.heads(nHead, nKV)
 	if l.err != nil {
 		return nil, l.err
 	}

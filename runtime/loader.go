@@ -33,6 +33,44 @@ func (l *loader) u(key string) int {
 	return int(v)
 }
 
+// pos reads the required integer key {arch}.key, which must be at least 1:
+// the graphs divide by and slice with these, so a zero is refused here with
+// the key's name rather than becoming a panic in a forward pass.
+func (l *loader) pos(key string) int {
+	v := l.u(key)
+	if v < 1 && l.err == nil {
+		l.fail("metadata key %q is %d, expected at least 1", l.arch+"."+key, v)
+	}
+	return v
+}
+
+// experts reads expert_count and expert_used_count and checks that a token
+// is routed to at least one and at most expert_count experts.
+func (l *loader) experts() (nExp, nUsed int) {
+	nExp, nUsed = l.pos("expert_count"), l.pos("expert_used_count")
+	if l.err == nil && nUsed > nExp {
+		l.fail("metadata key %q is %d, more than %s.expert_count = %d", l.arch+".expert_used_count", nUsed, l.arch, nExp)
+	}
+	return nExp, nUsed
+}
+
+// ropeDims checks rope.dimension_count n against the head size it rotates:
+// even and at most headDim.
+func (l *loader) ropeDims(n, headDim int) int {
+	if l.err == nil && (n < 0 || n%2 != 0 || n > headDim) {
+		l.fail("metadata key %q is %d, expected an even number of dimensions at most the head size %d", l.arch+".rope.dimension_count", n, headDim)
+	}
+	return n
+}
+
+// heads checks that query heads share the key/value heads evenly (GQA):
+// attention indexes KV head h/(nHead/nKV).
+func (l *loader) heads(nHead, nKV int) {
+	if l.err == nil && (nKV < 1 || nHead%nKV != 0) {
+		l.fail("metadata key %q is %d, expected a divisor of %s.attention.head_count = %d", l.arch+".attention.head_count_kv", nKV, l.arch, nHead)
+	}
+}
+
 // uOpt reads an optional integer key.
 func (l *loader) uOpt(key string, def int) int {
 	if !l.md.Has(l.arch + "." + key) {

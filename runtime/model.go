@@ -88,8 +88,8 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 		m.tensors[t.Name] = t
 	}
 	l := &loader{f: f, md: md, arch: arch, m: m}
-	m.NEmbd = l.u("embedding_length")
-	m.NLayer = l.u("block_count")
+	m.NEmbd = l.pos("embedding_length")
+	m.NLayer = l.pos("block_count")
 	m.ContextLength = l.uOpt("context_length", 4096)
 	if emb := l.tensor("token_embd.weight", m.NEmbd, -1); emb != nil {
 		m.NVocab = emb.Rows()

@@ -35,15 +35,16 @@ type phimoeLayer struct {
 func loadPhiMoE(l *loader) (graph, error) {
 	m := l.m
 	d := m.NEmbd
-	nHead, nKV := l.u("attention.head_count"), l.u("attention.head_count_kv")
-	nExp, nUsed := l.u("expert_count"), l.u("expert_used_count")
+	nHead, nKV := l.pos("attention.head_count"), l.pos("attention.head_count_kv")
+	nExp, nUsed := l.experts()
 	ff := l.u("feed_forward_length")
 	eps := float32(l.fl("attention.layer_norm_rms_epsilon"))
 	if l.err != nil {
 		return nil, l.err
 	}
 	hd := d / nHead
-	nRot := l.uOpt("rope.dimension_count", hd)
+	nRot := l.ropeDims(l.uOpt("rope.dimension_count", hd), hd)
+	l.heads(nHead, nKV)
 	base := l.flOpt("rope.freq_base", 10000)
 	g := &phimoe{m: m, origCtx: l.uOpt("rope.scaling.original_context_length", m.ContextLength)}
 	shortF := l.optVec("rope_factors_short.weight", nRot/2)
