@@ -59,10 +59,18 @@ func (m *Manifest) Summary(w io.Writer) error {
 		}
 		p("  weights  %9s  %s\n", FormatSize(d.WeightsBytes), strings.Join(parts, ", "))
 		if d.KVBytes > 0 {
-			p("  KV cache %9s  %s, %s\n", FormatSize(d.KVBytes), m.kvShape(), bu.CacheType)
+			ct := bu.CacheType
+			if bu.Runtime == RuntimeGguftool {
+				ct = "f32 (gguftool runtime)"
+			}
+			p("  KV cache %9s  %s, %s\n", FormatSize(d.KVBytes), m.kvShape(), ct)
 		}
 		if d.ComputeBytes > 0 {
-			if d.Kind == KindGPU {
+			if d.Kind == KindGPU && m.Gguftool != nil {
+				g := m.Gguftool
+				p("  compute  %9s  gguftool runtime: %d-token batch scratch %s, expert staging %s, vectors %s, allocation rounding %s\n",
+					FormatSize(d.ComputeBytes), bu.UBatch, FormatSize(g.Scratch), FormatSize(g.Staging), FormatSize(g.Vectors), FormatSize(g.Rounding))
+			} else if d.Kind == KindGPU {
 				p("  compute  %9s  graph of one %d-token ubatch (logits, activations, mask)\n", FormatSize(d.ComputeBytes), bu.UBatch)
 			} else {
 				p("  compute  %9s  activations of the expert splits\n", FormatSize(d.ComputeBytes))
