@@ -127,7 +127,8 @@ func (c *config) reqInt(keys ...string) (int64, error) {
 		return 0, fmt.Errorf("%s: missing %s", c.path, strings.Join(quoteAll(keys), " or "))
 	}
 	if i < 0 {
-		return 0, c.errf(keys[0], "must not be negative, got %d", i)
+		k, _, _ := c.find(keys...) // name the key the file has, not the first alias
+		return 0, c.errf(k, "must not be negative, got %d", i)
 	}
 	return i, nil
 }

@@ -133,6 +133,9 @@ func plan(dir string, cfg *config, ckpt *Checkpoint, a *architecture, opts Optio
 	if err := a.params(m); err != nil {
 		return nil, err
 	}
+	if err := checkGeometry(m, tensors); err != nil {
+		return nil, err
+	}
 	m.md.Set("general.quantization_version", gguf.Uint32(2))
 	if !opts.SkipTokenizer {
 		vocab, _, err := cfg.optInt("vocab_size")

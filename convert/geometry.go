@@ -1,0 +1,54 @@
+package convert
+
+import (
+	"fmt"
+
+	"github.com/gguftool/gguftool/gguf"
+)
+
+// checkGeometry refuses a config.json whose counts disagree with the
+// checkpoint's tensors. llama.cpp's loader rejects such a GGUF (missing or
+// unexpected blk.N tensors, n_expert_used outside [1, n_expert]), so writing
+// it would only move the error to the user's next tool.
+func checkGeometry(m *model, tensors []*PlannedTensor) error {
+	c := m.cfg
+	bc, err := m.md.Int(m.key("block_count"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	if bc < 1 {
+		k, _, _ := c.find("n_layers", "num_hidden_layers", "n_layer", "num_layers")
+		return fmt.Errorf("%s: %q is %d (%s), expected at least 1 layer", c.path, k, bc, m.key("block_count"))
+	}
+	seen := make([]bool, bc)
+	for _, t := range tensors {
+		l := gguf.LayerOf(t.Name)
+		if l < 0 {
+			continue
+		}
+		if int64(l) >= bc {
+			return fmt.Errorf("%s: the checkpoint has tensor %s (from %v) but %s is %d (config.json's layer count)", c.path, t.Name, t.Sources, m.key("block_count"), bc)
+		}
+		seen[l] = true
+	}
+	for l, ok := range seen {
+		if !ok {
+			return fmt.Errorf("%s: %s is %d (config.json's layer count) but the checkpoint has no tensors for layer %d", c.path, m.key("block_count"), bc, l)
+		}
+	}
+	if !m.md.Has(m.key("expert_used_count")) {
+		return nil
+	}
+	used, err := m.md.Int(m.key("expert_used_count"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	nExp, err := m.md.Int(m.key("expert_count"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	if used < 1 || used > nExp {
+		return fmt.Errorf("%s: %s is %d, expected 1 to %s (%d)", c.path, m.key("expert_used_count"), used, m.key("expert_count"), nExp)
+	}
+	return nil
+}
