@@ -31,8 +31,18 @@ var (
 	live = map[string]bool{} // temporary paths of unfinished files
 )
 
-// Create starts writing path. An existing path is refused unless force.
+// Create starts writing path. An existing path is refused unless force; a
+// directory or anything else that is not a regular file (a device, a FIFO)
+// is refused even with force, since the rename would replace it.
 func Create(path string, force bool) (*File, error) {
+	if st, err := os.Stat(path); err == nil {
+		switch {
+		case st.IsDir():
+			return nil, fmt.Errorf("%s: is a directory, expected a file name", path)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("%s: exists and is not a regular file (%v); write to a file", path, st.Mode().Type())
+		}
+	}
 	if !force {
 		if _, err := os.Lstat(path); err == nil {
 			return nil, fmt.Errorf("%s: %w", path, ErrExists)
@@ -40,12 +50,22 @@ func Create(path string, force bool) (*File, error) {
 			return nil, err
 		}
 	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: directory %s does not exist", path, dir)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%s: %s is not a directory", path, dir)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name means nothing to the user
+		}
+		return nil, fmt.Errorf("%s: cannot create a file in %s: %w", path, dir, err)
 	}
 	mu.Lock()
 	live[tmp.Name()] = true
