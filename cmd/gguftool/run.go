@@ -45,13 +45,18 @@ func newRunCmd() *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
 		Use:   "run MODEL -p TEXT",
-		Short: "Generate text with a GGUF model on the CPU",
+		Short: "Generate text with a GGUF model on the CPU, or on a GPU per a placement plan",
 		Long: `Run a gpt-oss, phimoe, deepseek or deepseek2 GGUF model with gguftool's own runtime
 (transformers semantics, see docs/runtime.md) and stream the generated text to stdout.
 
 --tokens 1,2,3 takes prompt token ids instead of text. --logits-out FILE.npy writes the
 float32 logits of every prompt position as a NumPy array [n_prompt, n_vocab]. --temp 0 is
-greedy. --json prints one object at the end with exact token counts and measured timings.`,
+greedy. --json prints one object at the end with exact token counts and measured timings.
+
+--plan PLAN.json (from gguftool plan --runtime gguftool) or --vram SIZE runs the plan on GPU 0
+(docs/cuda.md): --validate also runs the prompt on the CPU runtime and reports top-1 agreement
+and the largest logit difference, --reps N repeats the run (mean ± sd); --json adds planned and
+measured VRAM. Without a GPU such a run exits 1 saying why, or runs on the CPU with --cpu-fallback.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, args[0], o) },
 	}
