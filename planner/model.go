@@ -216,5 +216,8 @@ func (m *Model) ReadHParams() (*HParams, error) {
 			hp.Vocab = len(toks)
 		}
 	}
+	if err := checkHParams(m.Path, a, hp); err != nil {
+		return nil, err
+	}
 	return hp, nil
 }
