@@ -407,7 +407,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		decStart := time.Now()
 		stopped := false
 		for len(gen) < o.nPredict {
-			id := smp.Sample(logits)
+			id := sampleToken(smp, logits)
 			if len(gen) == 0 {
 				firstTok = time.Since(t0)
 				decStart = time.Now()
