@@ -1,0 +1,92 @@
+package gpu
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/gguftool/gguftool/planner"
+	"github.com/gguftool/gguftool/runtime"
+)
+
+func roundPage(n uint64) uint64 { return (n + 2<<20 - 1) / (2 << 20) * (2 << 20) }
+
+// TestPlannerModelsExecutorMemory checks the planner's gguftool-runtime
+// memory model (planner/runtime_memory.go) against what the gpt-oss
+// executor really allocates for the same plan: the KV cache, the scratch
+// slots a batch of ubatch tokens uses (each rounded to the driver's 2 MiB
+// pages, as the planner counts them), the staging area and the packed
+// vectors. A slot added to the executor without the planner fails here.
+func TestPlannerModelsExecutorMemory(t *testing.T) {
+	f := convertFixture(t, "gpt-oss", "q8_0")
+	const ub, ctx = 40, 100
+	for _, staging := range []int{0, 4} {
+		// The smallest budget: every expert stays in CPU memory.
+		o := planner.Options{VRAM: 1 << 20, Context: ctx, UBatch: ub, Reserve: -1, Runtime: planner.RuntimeGguftool, StagingExperts: staging}
+		_, err := planner.Plan(planner.FromFile(f), o)
+		var inf *planner.InfeasibleError
+		if !errors.As(err, &inf) {
+			t.Fatalf("plan at 1 MiB: %v", err)
+		}
+		o.VRAM = inf.Min
+		man, err := planner.Plan(planner.FromFile(f), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if man.Gguftool.Staging == 0 {
+			t.Fatalf("the minimal plan has no staging area: %+v", man.Gguftool)
+		}
+		// Keep the experts in CPU memory so the staging area exists.
+		m, err := runtime.Load(f, runtime.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newTestBackend(t)
+		g, err := NewGPTOSS(m, b, GPTOSSOptions{StagingExperts: man.Budget.StagingExperts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Reserve(ub); err != nil {
+			t.Fatal(err)
+		}
+		s, err := g.NewSession(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompt := make([]int32, ub)
+		for i := range prompt {
+			prompt[i] = int32(1 + i*7%200)
+		}
+		if _, err := s.Eval(prompt, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Eval([]int32{3}, false); err != nil {
+			t.Fatal(err)
+		}
+		var scratch, stage uint64
+		for _, buf := range b.scr {
+			if buf != nil {
+				scratch += roundPage(buf.Size)
+			}
+		}
+		for i := range g.stage {
+			stage += roundPage(g.stage[i].Size) + roundPage(g.stageBias[i].Size)
+		}
+		gm := man.Gguftool
+		gd, _ := man.GPU()
+		if int64(stage) != gm.Staging {
+			t.Errorf("staging %d: executor %d bytes, planner %d", staging, stage, gm.Staging)
+		}
+		if int64(scratch) != gm.Scratch {
+			t.Errorf("scratch for %d tokens: executor %d bytes, planner %d", ub, scratch, gm.Scratch)
+		}
+		if int64(s.KVBytes()) != gd.KVBytes {
+			t.Errorf("KV cache: executor %d bytes, planner %d", s.KVBytes(), gd.KVBytes)
+		}
+		if vec := roundPage(b.vecArena.bytes); int64(vec) > gm.Vectors {
+			t.Errorf("vectors: executor %d bytes (rounded), planner %d", vec, gm.Vectors)
+		}
+		t.Logf("staging %d: scratch %d, staging %d/%d, KV %d, vectors %d/%d", man.Budget.StagingExperts, scratch, stage, gm.Staging, s.KVBytes(), b.vecArena.bytes, gm.Vectors)
+		s.Close()
+		g.Close()
+	}
+}
