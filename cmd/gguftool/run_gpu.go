@@ -360,6 +360,10 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 	if ctx <= 0 {
 		ctx = man.Budget.Context
 	}
+	if ctx != man.Budget.Context && eng.exec != nil {
+		fmt.Fprintf(stderr, "note: --ctx %d differs from the plan's context %d: the GPU KV cache differs from the planned %s\n",
+			ctx, man.Budget.Context, planner.FormatSize(gdev.KVBytes))
+	}
 	if ctx < len(prompt)+o.nPredict {
 		return true, usageError("the prompt (%d tokens) and -n %d do not fit the context of %d (--ctx)", len(prompt), o.nPredict, ctx)
 	}
