@@ -138,9 +138,15 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch 
 		// per-expert plan stay in host memory (less VRAM than planned).
 		e.note += fmt.Sprintf("; %d single-expert slices of the plan stay in CPU memory (the executor places whole expert tensors)", sliced)
 	}
+	staging := man.Budget.StagingExperts
+	if man.Budget.Runtime != planner.RuntimeGguftool {
+		// A llama.cpp plan leaves no room for a staging area: take the
+		// smallest that decodes (expert_used_count per matrix).
+		staging = man.Model.ExpertsUsed
+	}
 	e.exec, err = gpu.NewGPTOSS(e.m, be, gpu.GPTOSSOptions{
 		ExpertTensorOnGPU: func(name string) bool { return onGPU[name] },
-		StagingExperts:    man.Budget.StagingExperts,
+		StagingExperts:    staging,
 	})
 	if err != nil {
 		return nil, err
