@@ -417,7 +417,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		decStart := time.Now()
 		stopped := false
 		for len(gen) < o.nPredict {
-			id := sampleToken(smp, logits)
+			id := smp.Sample(logits)
 			if len(gen) == 0 {
 				firstTok = time.Since(t0)
 				decStart = time.Now()
