@@ -11,7 +11,9 @@ import (
 // mapFile maps path read-only. The mapping costs address space, not
 // memory: pages are read from the file when touched.
 func mapFile(path string) (data []byte, unmap func() error, err error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO (or <(process substitution)) would
+	// otherwise wait for a writer forever; it is refused below instead.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
