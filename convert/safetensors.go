@@ -136,6 +136,10 @@ func (f *SafetensorsFile) Close() error {
 
 // OpenSafetensors maps a safetensors file and checks its header.
 func OpenSafetensors(path string) (*SafetensorsFile, error) {
+	// Checked before opening: open(2) of a FIFO waits for a writer forever.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
