@@ -75,6 +75,12 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 			if ct != planner.CacheF16 && ct != planner.CacheQ8_0 {
 				return usageError("--cache-type %q: want f16 or q8_0", cacheType)
 			}
+			if planRuntime != planner.RuntimeLlamaCpp && planRuntime != planner.RuntimeGguftool {
+				return usageError("--runtime %q: want %s or %s", planRuntime, planner.RuntimeLlamaCpp, planner.RuntimeGguftool)
+			}
+			if out != "" && len(args) == 1 && sameFile(args[0], out) {
+				return usageError("-o %s is the model file; write the manifest to another file", out)
+			}
 			if profilePath != "" && !perExpert {
 				return usageError("--profile needs --per-expert (whole layers do not use a profile)")
 			}
