@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -81,6 +82,16 @@ func runConvert(ctx context.Context, stdout io.Writer, dir string, o *convertOpt
 		return err
 	} else if !st.IsDir() {
 		return usageError("%s is not a model directory", dir)
+	}
+	if !o.dryRun {
+		// Renaming over a shard or config.json would destroy the checkpoint.
+		if ents, err := os.ReadDir(dir); err == nil {
+			for _, e := range ents {
+				if p := filepath.Join(dir, e.Name()); sameFile(p, o.out) {
+					return usageError("-o %s is %s of the checkpoint; write the GGUF to another file", o.out, p)
+				}
+			}
+		}
 	}
 	p, err := convert.NewPlan(dir, convert.Options{OutType: o.outType, TokenizerPre: o.pre, Names: o.names, Workers: o.threads})
 	if err != nil {
