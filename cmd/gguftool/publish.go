@@ -67,6 +67,11 @@ func runPublish(cmd *cobra.Command, models []string, o *publishOptions) error {
 	if o.out == "" {
 		return usageError("publish: -o DIR is required")
 	}
+	for _, id := range []struct{ flag, value string }{{"--base-model", o.baseModel}, {"--repo", o.repo}} {
+		if id.value != "" && !publish.IsRepoID(id.value) {
+			return usageError("%s %q: expected a Hub repository id ORG/NAME", id.flag, id.value)
+		}
+	}
 	maxSize, err := planner.ParseSize(o.splitMaxSize)
 	if err != nil {
 		return usageError("--split-max-size: %v", err)
