@@ -306,12 +306,11 @@ func weightLess(a, b string) bool {
 
 // mixState carries llama-quantize's running counters across tensors.
 type mixState struct {
-	mi         modelInfo
-	iAttnV     int
-	iFFNDown   int
-	iFFNGate   int
-	iFFNUp     int
-	fallbackOK bool
+	mi       modelInfo
+	iAttnV   int
+	iFFNDown int
+	iFFNGate int
+	iFFNUp   int
 }
 
 // layerOf is layer_info: for MoE models the layer comes from the name, for
