@@ -20,6 +20,7 @@ func newSynthCmd() *cobra.Command {
 		layers           int
 		seed             uint64
 		force, list      bool
+		jsonOut          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "synth --preset NAME -o OUT.gguf",
@@ -38,10 +39,20 @@ stacked expert MXFP4, the rest Q8_0, file_type 38). tiny-* presets have the geom
 test fixtures and are a few MB.`,
 		Example: `  gguftool synth --preset tiny-gpt-oss -o tiny.gguf
   gguftool synth --preset gpt-oss-20b -o gpt-oss-20b-f16.gguf
-  gguftool synth --preset deepseek-moe-16b --type q8_0 --layers 4 -o ds4.gguf`,
+  gguftool synth --preset deepseek-moe-16b --type q8_0 --layers 4 -o ds4.gguf
+  gguftool synth --list --json`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if list {
+				type presetJSON struct {
+					Name        string `json:"name"`
+					Arch        string `json:"arch"`
+					Type        string `json:"type"`
+					Bytes       int64  `json:"bytes"`
+					Layers      int    `json:"layers"`
+					Description string `json:"description"`
+				}
+				var all []presetJSON
 				w := bufio.NewWriter(cmd.OutOrStdout())
 				for _, name := range synth.Presets() {
 					p, _ := synth.Lookup(name)
@@ -49,9 +60,19 @@ test fixtures and are a few MB.`,
 					if err != nil {
 						return err
 					}
+					if jsonOut {
+						all = append(all, presetJSON{name, p.Arch, m.Type, m.Size, m.Preset.Layers, p.Description})
+						continue
+					}
 					fmt.Fprintf(w, "%-22s %-7s %9s  %s\n", name, m.Type, decimalBytes(m.Size), p.Description)
 				}
+				if jsonOut {
+					return writeJSON(cmd.OutOrStdout(), all)
+				}
 				return w.Flush()
+			}
+			if jsonOut {
+				return usageError("--json goes with --list")
 			}
 			if preset == "" {
 				return usageError("--preset is required (one of: %s)", strings.Join(synth.Presets(), ", "))
@@ -100,6 +121,7 @@ test fixtures and are a few MB.`,
 	fl.Uint64Var(&seed, "seed", 0, "random seed; the same seed gives the same file")
 	fl.BoolVar(&force, "force", false, "overwrite OUT if it exists")
 	fl.BoolVar(&list, "list", false, "list the presets with their default type and size")
+	fl.BoolVar(&jsonOut, "json", false, "print the --list as JSON")
 	return cmd
 }
 
