@@ -36,6 +36,9 @@ repository; otherwise a model synthesized with gguftool synth), quantize it with
 MXFP4_MOE preset, plan its placement under a VRAM budget, and run it greedily (on the GPU
 with the plan when one is present, else on the CPU). With the fixture, the greedy tokens
 are checked against transformers' reference continuation.`,
+		Example: `  gguftool demo
+  gguftool demo --dir demo-out --vram 16MiB -n 24
+  gguftool demo --checkpoint ./gpt-oss-20b --vram 8GiB -p "Why is the sky blue?"`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDemo(cmd.OutOrStdout(), &o)

@@ -30,6 +30,8 @@ name, memory, compute capability and driver version.
 Without a usable GPU the command still succeeds (exit 0) and says why there is none:
 no NVIDIA driver installed (libcuda.so.1 not found), or a driver without a GPU.
 gguftool then runs everything except GPU execution on the CPU.`,
+		Example: `  gguftool devices
+  gguftool devices --json | jq '.devices[].total_memory_bytes'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep := listDevices()
