@@ -36,6 +36,32 @@ func checkGeometry(m *model, tensors []*PlannedTensor) error {
 			return fmt.Errorf("%s: %s is %d (config.json's layer count) but the checkpoint has no tensors for layer %d", c.path, m.key("block_count"), bc, l)
 		}
 	}
+	if dense, err := m.md.Int(m.key("leading_dense_block_count")); err == nil && dense > bc {
+		return fmt.Errorf("%s: %s is %d, more than the %d layers (first_k_dense_replace?)", c.path, m.key("leading_dense_block_count"), dense, bc)
+	}
+	// Every architecture gguftool converts normalizes with RMSNorm; llama.cpp
+	// loads none of them without the epsilon.
+	if !m.md.Has(m.key("attention.layer_norm_rms_epsilon")) {
+		return fmt.Errorf("%s: \"rms_norm_eps\" is missing or null; %s needs it", c.path, m.key("attention.layer_norm_rms_epsilon"))
+	}
+	// A rope_scaling that is not an object, or whose factor is not a number,
+	// would silently convert as unscaled rope: a model that is wrong past
+	// its original context.
+	for _, key := range []string{"rope_scaling", "rope_parameters"} {
+		v := c.get(key)
+		if v == nil {
+			continue
+		}
+		rs, ok := v.(map[string]any)
+		if !ok {
+			return c.errf(key, "must be an object, got %v", v)
+		}
+		if f, ok := rs["factor"]; ok && f != nil {
+			if _, ok := asFloat(f); !ok {
+				return c.errf(key, "factor must be a number, got %v", f)
+			}
+		}
+	}
 	if !m.md.Has(m.key("expert_used_count")) {
 		return nil
 	}

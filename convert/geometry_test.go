@@ -22,6 +22,11 @@ func TestConvertRejectsInconsistentGeometry(t *testing.T) {
 		{"gpt-oss", "num_experts_per_tok", 0, []string{"gpt-oss.expert_used_count is 0"}},
 		{"gpt-oss", "num_experts_per_tok", 99, []string{"gpt-oss.expert_used_count is 99", "expert_count"}},
 		{"phimoe", "num_experts_per_tok", 99, []string{"phimoe.expert_used_count is 99"}},
+		{"deepseek-v2-lite", "first_k_dense_replace", 100, []string{"leading_dense_block_count is 100"}},
+		{"gpt-oss", "rms_norm_eps", nil, []string{`"rms_norm_eps" is missing or null`}},
+		{"deepseek-moe", "rms_norm_eps", nil, []string{`"rms_norm_eps" is missing or null`}},
+		{"gpt-oss", "rope_scaling", "yarn", []string{`"rope_scaling" must be an object`}},
+		{"gpt-oss", "rope_scaling", map[string]any{"rope_type": "yarn", "factor": "x"}, []string{`"rope_scaling" factor must be a number`}},
 	} {
 		t.Run(tc.family+"/"+tc.key, func(t *testing.T) {
 			dir := copyFixtureDir(t, tc.family)
