@@ -181,6 +181,11 @@ func readModelInfo(md *gguf.Metadata, tensors []gguf.TensorInfo) (modelInfo, err
 		}
 		return def
 	}
+	if md.Has(arch + ".block_count") {
+		if _, err := md.Int(arch + ".block_count"); err != nil {
+			return mi, err // present but not an integer: name it rather than read 0
+		}
+	}
 	mi.nLayer = int(intKey(arch+".block_count", 0))
 	mi.nExpert = int(intKey(arch+".expert_count", 0))
 	nHead := intKey(arch+".attention.head_count", 0)
@@ -322,7 +327,7 @@ func (s *mixState) layerOf(counter int, name string) (int, error) {
 			return 0, fmt.Errorf("tensor %s: cannot determine its layer", name)
 		}
 		if l < 0 || l >= s.mi.nLayer {
-			return 0, fmt.Errorf("tensor %s: layer %d outside [0, %d)", name, l, s.mi.nLayer)
+			return 0, fmt.Errorf("tensor %s is in layer %d, outside [0, %s.block_count = %d)", name, l, s.mi.arch, s.mi.nLayer)
 		}
 		return l, nil
 	}
