@@ -252,6 +252,7 @@ func TestHostileInputs(t *testing.T) {
 		{"run --vram garbage", []string{"run", m, "-p", "hi", "--vram", "lots"}, exitUsage, "--vram", ""},
 		{"run --vram too small", []string{"run", m, "-p", "hi", "--vram", "1KiB"}, exitInfeasible, "does not fit", ""},
 		{"run --plan broken", []string{"run", m, "-p", "hi", "--plan", e.p("plan.json")}, exitError, "plan.json", ""},
+		{"bench --vram too small", []string{"bench", m, "--vram", "1KiB"}, exitInfeasible, "does not fit", ""},
 		{"bench --reps 0", []string{"bench", m, "-r", "0"}, exitUsage, "--reps", ""},
 		{"tokenize --file missing", []string{"tokenize", m, "--file", e.p("nope.txt")}, exitError, "nope.txt", ""},
 		{"detokenize garbage id", []string{"detokenize", m, "abc"}, exitUsage, `"abc"`, ""},
