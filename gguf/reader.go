@@ -3,7 +3,6 @@ package gguf
 import (
 	"fmt"
 	"math/bits"
-	"os"
 )
 
 // Magic is the first four bytes of every GGUF file.
@@ -202,6 +201,3 @@ const (
 	KeyFileType            = "general.file_type"
 	KeyQuantizationVersion = "general.quantization_version"
 )
-
-// readAll is used where mmap is unavailable.
-func readAll(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -93,7 +93,7 @@ func hfMetadata(t testing.TB, dir string, opt hfOptions) *gguf.Metadata {
 	spm := false
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.model")); err == nil {
 		spm = true
-		tokens, types = spmVocab(t, dir, n, md)
+		tokens, _ = spmVocab(t, dir, n, md) // spmVocab sets token_type itself
 	} else {
 		if n == 0 {
 			for _, id := range tj.Model.Vocab {
@@ -271,7 +271,7 @@ func spmVocab(t testing.TB, dir string, n int, md *gguf.Metadata) ([]string, []i
 				case 2<<3 | 5:
 					pc.score = math.Float32frombits(binary.LittleEndian.Uint32(msg[q:]))
 					q += 4
-				case 3<<3 | 0:
+				case 3<<3 | 0: //lint:ignore SA4016 field 3, wire type 0 (varint), spelled as protobuf tags are
 					v, k := binary.Uvarint(msg[q:])
 					q += k
 					pc.typ = int(v)

@@ -371,8 +371,10 @@ func toJSON(v any, indent int, sortKeys bool) (string, error) {
 			nl(depth)
 			sb.WriteByte('}')
 		case Undefined:
+			//lint:ignore ST1005 Python's json.dumps message, word for word
 			return fmt.Errorf("Object of type Undefined is not JSON serializable")
 		default:
+			//lint:ignore ST1005 Python's json.dumps message, word for word
 			return fmt.Errorf("Object of type %s is not JSON serializable", typeName(v))
 		}
 		return nil
