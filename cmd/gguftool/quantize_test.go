@@ -17,9 +17,9 @@ import (
 
 const quantFixtures = "../../testdata/fixtures/quant"
 
-// quantizeCLI runs gguftool in-process and returns stdout, the error and
-// the exit code.
-func quantizeCLI(t *testing.T, args ...string) (string, error, int) {
+// quantizeCLI runs gguftool in-process and returns stdout, the exit code
+// and the error.
+func quantizeCLI(t *testing.T, args ...string) (string, int, error) {
 	t.Helper()
 	root := newRootCmd()
 	var out, errb bytes.Buffer
@@ -28,9 +28,9 @@ func quantizeCLI(t *testing.T, args ...string) (string, error, int) {
 	root.SetArgs(args)
 	err := root.Execute()
 	if err != nil {
-		return out.String(), err, exitCode(err)
+		return out.String(), exitCode(err), err
 	}
-	return out.String(), nil, exitOK
+	return out.String(), exitOK, nil
 }
 
 func goldenSHA(t *testing.T, name string) string {
@@ -73,7 +73,7 @@ func TestQuantizeCLIGoldens(t *testing.T) {
 	} {
 		out := filepath.Join(dir, c.golden)
 		args := append([]string{"quantize", in, out}, c.args...)
-		if _, err, code := quantizeCLI(t, args...); code != exitOK {
+		if _, code, err := quantizeCLI(t, args...); code != exitOK {
 			t.Fatalf("%v: exit %d: %v", args, code, err)
 		}
 		if got, want := fileSHA(t, out), goldenSHA(t, c.golden); got != want {
@@ -86,42 +86,42 @@ func TestQuantizeCLIErrors(t *testing.T) {
 	in := filepath.Join(quantFixtures, "model-f32.gguf")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.gguf")
-	if _, err, code := quantizeCLI(t, "quantize", in, out, "Q9_K"); code != exitUsage || !strings.Contains(err.Error(), "Q9_K") {
+	if _, code, err := quantizeCLI(t, "quantize", in, out, "Q9_K"); code != exitUsage || !strings.Contains(err.Error(), "Q9_K") {
 		t.Errorf("unknown type: exit %d, %v", code, err)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", "--experts", "iq2_xxs", in, out, "Q4_K_M"); code != exitUsage {
+	if _, code, err := quantizeCLI(t, "quantize", "--experts", "iq2_xxs", in, out, "Q4_K_M"); code != exitUsage {
 		t.Errorf("--experts iq2_xxs: exit %d, %v", code, err)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", "--tensor-type", "attn", in, out, "Q4_K_M"); code != exitUsage {
+	if _, code, err := quantizeCLI(t, "quantize", "--tensor-type", "attn", in, out, "Q4_K_M"); code != exitUsage {
 		t.Errorf("--tensor-type without =: exit %d, %v", code, err)
 	}
-	if _, _, code := quantizeCLI(t, "quantize", in, out); code != exitUsage {
+	if _, code, _ := quantizeCLI(t, "quantize", in, out); code != exitUsage {
 		t.Errorf("two args without --dry-run: exit %d", code)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", in, in, "Q8_0", "--force"); code != exitUsage {
+	if _, code, err := quantizeCLI(t, "quantize", in, in, "Q8_0", "--force"); code != exitUsage {
 		t.Errorf("output = input: exit %d, %v", code, err)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", filepath.Join(dir, "missing.gguf"), out, "Q8_0"); code != exitError || !strings.Contains(err.Error(), "missing.gguf") {
+	if _, code, err := quantizeCLI(t, "quantize", filepath.Join(dir, "missing.gguf"), out, "Q8_0"); code != exitError || !strings.Contains(err.Error(), "missing.gguf") {
 		t.Errorf("missing input: exit %d, %v", code, err)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", in, out, "Q8_0"); code != exitOK {
+	if _, code, err := quantizeCLI(t, "quantize", in, out, "Q8_0"); code != exitOK {
 		t.Fatalf("exit %d, %v", code, err)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", in, out, "Q8_0"); code != exitError || !errors.Is(err, atomicfile.ErrExists) {
+	if _, code, err := quantizeCLI(t, "quantize", in, out, "Q8_0"); code != exitError || !errors.Is(err, atomicfile.ErrExists) {
 		t.Errorf("existing output: exit %d, %v", code, err)
 	}
-	if _, err, code := quantizeCLI(t, "quantize", "--force", in, out, "Q8_0"); code != exitOK {
+	if _, code, err := quantizeCLI(t, "quantize", "--force", in, out, "Q8_0"); code != exitOK {
 		t.Errorf("--force: exit %d, %v", code, err)
 	}
 	// A quantized input needs --allow-requantize; nothing is left behind.
 	out2 := filepath.Join(dir, "requant.gguf")
-	if _, err, code := quantizeCLI(t, "quantize", out, out2, "Q4_K_M"); code != exitError || !strings.Contains(err.Error(), "--allow-requantize") {
+	if _, code, err := quantizeCLI(t, "quantize", out, out2, "Q4_K_M"); code != exitError || !strings.Contains(err.Error(), "--allow-requantize") {
 		t.Errorf("requantize: exit %d, %v", code, err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("files left in %s: %d", dir, len(entries))
 	}
-	if _, err, code := quantizeCLI(t, "quantize", "--allow-requantize", out, out2, "Q4_K_M"); code != exitOK {
+	if _, code, err := quantizeCLI(t, "quantize", "--allow-requantize", out, out2, "Q4_K_M"); code != exitOK {
 		t.Errorf("--allow-requantize: exit %d, %v", code, err)
 	}
 }
@@ -129,7 +129,7 @@ func TestQuantizeCLIErrors(t *testing.T) {
 func TestQuantizeCLIReportAndDryRun(t *testing.T) {
 	in := filepath.Join(quantFixtures, "model-f32.gguf")
 	dir := t.TempDir()
-	stdout, err, code := quantizeCLI(t, "quantize", "--dry-run", "--json", in, "Q4_K_M")
+	stdout, code, err := quantizeCLI(t, "quantize", "--dry-run", "--json", in, "Q4_K_M")
 	if code != exitOK {
 		t.Fatalf("dry-run: %d %v", code, err)
 	}
@@ -150,7 +150,7 @@ func TestQuantizeCLIReportAndDryRun(t *testing.T) {
 		t.Error("dry run wrote files")
 	}
 	out := filepath.Join(dir, "r.gguf")
-	stdout, err, code = quantizeCLI(t, "quantize", "--report", "--json", "--experts", "q4_k", "--dense", "q8_0", in, out, "Q4_K_M")
+	stdout, code, err = quantizeCLI(t, "quantize", "--report", "--json", "--experts", "q4_k", "--dense", "q8_0", in, out, "Q4_K_M")
 	if code != exitOK {
 		t.Fatalf("report: %d %v", code, err)
 	}
@@ -191,11 +191,11 @@ func TestQuantizeCLIReportAndDryRun(t *testing.T) {
 func TestQuantizeConvertedGptOss(t *testing.T) {
 	dir := t.TempDir()
 	f16 := filepath.Join(dir, "gpt-oss-f16.gguf")
-	if _, err, code := quantizeCLI(t, "convert", "../../testdata/fixtures/gpt-oss", "-o", f16, "--outtype", "f16"); code != exitOK {
+	if _, code, err := quantizeCLI(t, "convert", "../../testdata/fixtures/gpt-oss", "-o", f16, "--outtype", "f16"); code != exitOK {
 		t.Fatalf("convert: exit %d: %v", code, err)
 	}
 	out := filepath.Join(dir, "gpt-oss-MXFP4_MOE.gguf")
-	if _, err, code := quantizeCLI(t, "quantize", f16, out, "MXFP4_MOE"); code != exitOK {
+	if _, code, err := quantizeCLI(t, "quantize", f16, out, "MXFP4_MOE"); code != exitOK {
 		t.Fatalf("quantize: exit %d: %v", code, err)
 	}
 	src, err := gguf.Open(f16)
@@ -238,7 +238,7 @@ func TestQuantizeConvertedGptOss(t *testing.T) {
 	if experts == 0 {
 		t.Error("no expert tensors")
 	}
-	_, err, code := quantizeCLI(t, "quantize", f16, filepath.Join(dir, "q4.gguf"), "Q4_K_M")
+	_, code, err := quantizeCLI(t, "quantize", f16, filepath.Join(dir, "q4.gguf"), "Q4_K_M")
 	if code != exitError || !strings.Contains(err.Error(), "MXFP4") || !strings.Contains(err.Error(), "--allow-requantize") {
 		t.Errorf("Q4_K_M of MXFP4 experts: exit %d, %v", code, err)
 	}
