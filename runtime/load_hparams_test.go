@@ -47,3 +47,22 @@ func TestLoadRejectsAbsurdHyperparameters(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadScalarTensor: GGUF allows a tensor with n_dims = 0 (a scalar,
+// ne = [1 1 1 1]); an extra one in a model used to panic with index out of
+// range while binding tensors. It is bound as a 1×1 matrix and ignored.
+func TestLoadScalarTensor(t *testing.T) {
+	f := convertFixture(t, "gpt-oss", "q8_0")
+	info := f.Tensors[len(f.Tensors)-1] // any F32 vector: its first 4 bytes serve as the scalar
+	for i := range f.Tensors {
+		if f.Tensors[i].Type == gguf.TypeF32 {
+			info = f.Tensors[i]
+			break
+		}
+	}
+	info.Name, info.Dims = "blk.0.extra_scalar", []uint64{}
+	f.Tensors = append(f.Tensors, info)
+	if _, err := Load(f, Options{}); err != nil {
+		t.Fatalf("a model with an extra scalar tensor: %v", err)
+	}
+}

@@ -43,7 +43,7 @@ func newTensor(f *gguf.File, info *gguf.TensorInfo) (*Tensor, error) {
 		return nil, fmt.Errorf("tensor %s: file holds %d bytes, want %d", info.Name, len(data), info.Size())
 	}
 	t := &Tensor{Name: info.Name, Info: info, Data: data, Device: CPUDevice}
-	cols := int(info.Dims[0])
+	cols := int(info.Ne()[0]) // Ne, not Dims: a scalar (n_dims = 0) has ne [1 1 1 1]
 	rows := int(info.NumElements()) / max(cols, 1)
 	if kernels.Supported(info.Type) {
 		m, err := kernels.NewMat(info.Type, rows, cols, data)
