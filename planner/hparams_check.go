@@ -5,9 +5,16 @@ import "fmt"
 // checkHParams refuses hyperparameters no model has. The memory model would
 // otherwise turn them into a plausible-looking plan (head_count_kv 0 makes a
 // KV cache of 0 bytes); the runtimes refuse such files anyway.
-func checkHParams(path, a string, hp *HParams) error {
+func checkHParams(path, a string, hp *HParams, tensors []Tensor) error {
 	bad := func(key string, v int, want string) error {
 		return fmt.Errorf("%s: %s%s = %d, expected %s", path, a, key, v, want)
+	}
+	// Per-layer tables are sized by block_count; a tensor of a later layer
+	// would index past them.
+	for i := range tensors {
+		if l := tensors[i].Layer(); l >= hp.Layers {
+			return fmt.Errorf("%s: tensor %s is in layer %d, but %sblock_count is %d", path, tensors[i].Name, l, a, hp.Layers)
+		}
 	}
 	if hp.Embd < 1 {
 		return bad("embedding_length", hp.Embd, "at least 1")

@@ -22,6 +22,8 @@ func TestReadHParamsRejectsAbsurdValues(t *testing.T) {
 		{"tiny-gpt-oss", "gpt-oss.expert_used_count", 0},
 		{"tiny-phimoe", "phimoe.attention.head_count_kv", 0},
 		{"tiny-deepseek-moe", "deepseek.expert_used_count", 1000},
+		{"tiny-gpt-oss", "gpt-oss.block_count", 1}, // tensors of layers 1 and 2 beyond it
+		{"tiny-deepseek-v2-lite", "deepseek2.block_count", 2},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			m := synthModel(t, tc.preset, "", 0)

@@ -216,7 +216,7 @@ func (m *Model) ReadHParams() (*HParams, error) {
 			hp.Vocab = len(toks)
 		}
 	}
-	if err := checkHParams(m.Path, a, hp); err != nil {
+	if err := checkHParams(m.Path, a, hp, m.Tensors); err != nil {
 		return nil, err
 	}
 	return hp, nil
