@@ -31,6 +31,8 @@ func TestLoadRejectsAbsurdHyperparameters(t *testing.T) {
 		{"deepseek-v2-lite", "deepseek2.expert_used_count", 100},
 		{"deepseek-v2-lite", "deepseek2.expert_used_count", 0},
 		{"deepseek-v2-lite", "deepseek2.attention.head_count", 0},
+		{"gpt-oss", "gpt-oss.block_count", 1}, // layers 1 and 2 would be ignored
+		{"deepseek-moe", "deepseek.block_count", 2},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			f := convertFixture(t, tc.family, "q8_0")
