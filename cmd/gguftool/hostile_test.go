@@ -123,6 +123,7 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	for name, edit := range map[string]func(md *gguf.Metadata){
 		"used100.gguf": func(md *gguf.Metadata) { md.Set(arch+"expert_used_count", gguf.Uint32(100)) },
 		"layers0.gguf": func(md *gguf.Metadata) { md.Set(arch+"block_count", gguf.Uint32(0)) },
+		"layers1.gguf": func(md *gguf.Metadata) { md.Set(arch+"block_count", gguf.Uint32(1)) }, // tensors of 3 layers
 		"kv0.gguf":     func(md *gguf.Metadata) { md.Set(arch+"attention.head_count_kv", gguf.Uint32(0)) },
 		"notok.gguf":   func(md *gguf.Metadata) { md.Delete("tokenizer.ggml.tokens") },
 		"noarch.gguf":  func(md *gguf.Metadata) { md.Delete(gguf.KeyArchitecture) },
@@ -190,6 +191,10 @@ func TestHostileInputs(t *testing.T) {
 		{"bench expert_used_count > expert_count", []string{"bench", e.p("used100.gguf"), "-r", "1", "-p", "2", "-n", "1"}, exitError, "gpt-oss.expert_used_count", ""},
 		{"run 0 layers", []string{"run", e.p("layers0.gguf"), "-p", "hi", "-n", "1"}, exitError, "gpt-oss.block_count", ""},
 		{"plan 0 layers", []string{"plan", e.p("layers0.gguf"), "--vram", "1GiB"}, exitError, "gpt-oss.block_count", ""},
+		{"run fewer layers than tensors", []string{"run", e.p("layers1.gguf"), "-p", "hi", "-n", "1"}, exitError, "blk.1.", ""},
+		{"plan fewer layers than tensors", []string{"plan", e.p("layers1.gguf"), "--vram", "1GiB"}, exitError, "gpt-oss.block_count is 1", ""},
+		{"publish fewer layers than tensors", []string{"publish", e.p("layers1.gguf"), "-o", e.p("rel")}, exitError, "block_count", e.p("rel")},
+		{"quantize fewer layers than tensors", []string{"quantize", e.p("layers1.gguf"), e.p("q.gguf"), "Q8_0", "--allow-requantize"}, exitError, "gpt-oss.block_count = 1", e.p("q.gguf")},
 		{"plan 0 KV heads", []string{"plan", e.p("kv0.gguf"), "--vram", "1GiB"}, exitError, "gpt-oss.attention.head_count_kv", ""},
 		{"plan expert_used_count > expert_count", []string{"plan", e.p("used100.gguf"), "--vram", "1GiB"}, exitError, "gpt-oss.expert_used_count", ""},
 		{"tokenize without vocabulary", []string{"tokenize", e.p("notok.gguf"), "hi"}, exitError, "tokenizer.ggml.tokens", ""},
