@@ -54,6 +54,36 @@ func rewriteGGUF(t *testing.T, src, dst string, edit func(md *gguf.Metadata)) {
 	}
 }
 
+// writeNaNModel writes a one-tensor F32 GGUF whose weights are all NaN.
+func writeNaNModel(t *testing.T, path string) {
+	t.Helper()
+	md := gguf.NewMetadata()
+	md.Set(gguf.KeyArchitecture, gguf.String("gpt-oss"))
+	md.Set("gpt-oss.block_count", gguf.Uint32(1))
+	ts, _, err := gguf.Layout(md, []gguf.TensorInfo{{Name: "blk.0.attn_q.weight", Type: gguf.TypeF32, Dims: []uint64{256, 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := gguf.NewWriter(&buf, md, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, ts[0].Size())
+	for i := 0; i < len(data); i += 4 {
+		copy(data[i:], []byte{0, 0, 0xc0, 0x7f}) // quiet NaN
+	}
+	if err := w.WriteTensorBytes(ts[0].Name, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // copyCheckpoint copies the gpt-oss fixture's files to dir/name and applies
 // edit to its config.json (nil: unchanged).
 func copyCheckpoint(t *testing.T, dir, name string, edit func(cfg map[string]any)) string {
@@ -131,6 +161,7 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 		rewriteGGUF(t, e.model, e.p(name), edit)
 	}
 
+	writeNaNModel(t, e.p("nan.gguf"))
 	copyCheckpoint(t, e.dir, "ckpt", nil)
 	copyCheckpoint(t, e.dir, "ckpt-layers0", func(c map[string]any) { c["num_hidden_layers"] = 0 })
 	copyCheckpoint(t, e.dir, "ckpt-layers100", func(c map[string]any) { c["num_hidden_layers"] = 100 })
@@ -187,6 +218,7 @@ func TestHostileInputs(t *testing.T) {
 		{"publish truncated", []string{"publish", e.p("cut100k.gguf"), "-o", e.p("rel")}, exitError, "cut100k.gguf", e.p("rel")},
 
 		// GGUFs that parse but describe impossible models.
+		{"quantize NaN weights", []string{"quantize", "--pure", e.p("nan.gguf"), e.p("q.gguf"), "Q8_0"}, exitError, "quantizing " + e.p("nan.gguf") + " into " + e.p("q.gguf") + ": tensor blk.0.attn_q.weight: element 0 is NaN", e.p("q.gguf")},
 		{"run expert_used_count > expert_count", []string{"run", e.p("used100.gguf"), "-p", "hi", "-n", "1"}, exitError, "gpt-oss.expert_used_count", ""},
 		{"bench expert_used_count > expert_count", []string{"bench", e.p("used100.gguf"), "-r", "1", "-p", "2", "-n", "1"}, exitError, "gpt-oss.expert_used_count", ""},
 		{"run 0 layers", []string{"run", e.p("layers0.gguf"), "-p", "hi", "-n", "1"}, exitError, "gpt-oss.block_count", ""},

@@ -158,7 +158,8 @@ func runQuantize(stdout io.Writer, in, out, typ string, o *quantizeOptions) erro
 	})
 	bar.Finish()
 	if err != nil {
-		return fmt.Errorf("%s: %w", out, err)
+		// Name both: the failure may be the input's data (a NaN) or the output's disk.
+		return fmt.Errorf("quantizing %s into %s: %w", in, out, err)
 	}
 	if err := f.Commit(); err != nil {
 		return err
