@@ -60,6 +60,8 @@ func TestPublishNonEmptyDir(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "release")
 	os.Mkdir(out, 0o755)
 	os.WriteFile(filepath.Join(out, "old.txt"), []byte("keep me"), 0o644)
+	// A previous release (the only kind of folder --force replaces).
+	os.WriteFile(filepath.Join(out, "manifest.json"), []byte(`{"schema": "`+ManifestSchema+`"}`), 0o644)
 	_, err := Publish(context.Background(), Options{Models: []string{model}, OutDir: out})
 	if err == nil || !strings.Contains(err.Error(), "not empty") || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("non-empty folder: got %v", err)

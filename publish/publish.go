@@ -10,6 +10,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -314,7 +315,25 @@ func checkOutDir(dir string, force bool) error {
 	if len(entries) > 0 && !force {
 		return fmt.Errorf("%s is not empty (%d entries; use --force to replace it)", dir, len(entries))
 	}
+	if len(entries) > 0 && !isRelease(dir) {
+		// --force replaces a previous release, never an arbitrary folder:
+		// `-o ~/models --force` must not delete the user's files.
+		return fmt.Errorf("%s is not empty and is not a gguftool release (no manifest.json of schema %s); --force replaces only a previous release: publish into a new folder", dir, ManifestSchema)
+	}
 	return nil
+}
+
+// isRelease reports whether dir holds a folder written by Publish: its
+// manifest.json names ManifestSchema.
+func isRelease(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return false
+	}
+	var m struct {
+		Schema string `json:"schema"`
+	}
+	return json.Unmarshal(b, &m) == nil && m.Schema == ManifestSchema
 }
 
 // makeTempDir creates the hidden folder the release is built in, next to

@@ -264,6 +264,7 @@ func TestHostileInputs(t *testing.T) {
 		{"synth into a missing dir", []string{"synth", "--preset", "tiny-gpt-oss", "-o", e.p("nodir/s.gguf")}, exitError, "does not exist", e.p("nodir")},
 		{"plan -o onto the model", []string{"plan", m, "--vram", "1GiB", "-o", m, "--force"}, exitUsage, "is the model file", ""},
 		{"plan -o over an existing file", []string{"plan", m, "--vram", "1GiB", "-o", e.p("exists.gguf")}, exitError, "already exists", ""},
+		{"publish --force into a folder that is no release", []string{"publish", m, "-o", e.p("ckpt"), "--force"}, exitError, "not a gguftool release", ""},
 		{"publish into an existing file", []string{"publish", m, "-o", e.p("exists.gguf"), "--force"}, exitError, "not a folder", ""},
 		{"run --logits-out over an existing file", []string{"run", m, "-p", "hi", "-n", "1", "--logits-out", e.p("exists.gguf")}, exitError, "already exists", ""},
 
@@ -336,6 +337,9 @@ func TestHostileInputs(t *testing.T) {
 			})
 			if b, err := os.ReadFile(e.p("exists.gguf")); err != nil || string(b) != "keep me" {
 				t.Fatalf("exists.gguf was overwritten")
+			}
+			if _, err := os.Stat(e.p("ckpt/config.json")); err != nil {
+				t.Fatalf("the checkpoint folder was damaged")
 			}
 			if st, err := os.Stat(m); err != nil || st.Size() < 1<<20 {
 				t.Fatalf("the input model was damaged")

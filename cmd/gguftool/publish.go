@@ -44,7 +44,8 @@ func newPublishCmd() *cobra.Command {
     benchmark figures only when --bench gives a 'gguftool bench --json' result;
   - SHA256SUMS and manifest.json.
 The folder is built next to DIR and renamed into place when complete; a failed or interrupted
-run leaves nothing behind. A non-empty DIR is replaced only with --force. The command that
+run leaves nothing behind. A non-empty DIR is replaced only with --force, and only when it
+holds a previous release (its manifest.json); any other folder is left alone. The command that
 uploads the folder with the Hub CLI is printed at the end; nothing is sent anywhere.`,
 		Example: `  gguftool publish model-Q4_K_M.gguf model-Q8_0.gguf -o release --source ./gpt-oss-20b
   gguftool publish model.gguf -o release --base-model openai/gpt-oss-20b --split-max-size 2GB
@@ -59,7 +60,7 @@ uploads the folder with the Hub CLI is printed at the end; nothing is sent anywh
 	f.StringVar(&o.repo, "repo", "", "Hub repository ORG/NAME the folder is for (used in the upload command)")
 	f.StringVar(&o.splitMaxSize, "split-max-size", "48GB", "largest file; bigger models are split (48GB = 48e9 B; 2GiB or 2G = 2^31 B)")
 	f.StringVar(&o.bench, "bench", "", "a 'gguftool bench --json' result to show on the card")
-	f.BoolVar(&o.force, "force", false, "replace a non-empty output folder")
+	f.BoolVar(&o.force, "force", false, "replace an output folder that holds a previous release")
 	return cmd
 }
 
