@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gguftool/gguftool/gguf"
 )
@@ -36,8 +37,27 @@ func checkGeometry(m *model, tensors []*PlannedTensor) error {
 			return fmt.Errorf("%s: %s is %d (config.json's layer count) but the checkpoint has no tensors for layer %d", c.path, m.key("block_count"), bc, l)
 		}
 	}
-	if dense, err := m.md.Int(m.key("leading_dense_block_count")); err == nil && dense > bc {
-		return fmt.Errorf("%s: %s is %d, more than the %d layers (first_k_dense_replace?)", c.path, m.key("leading_dense_block_count"), dense, bc)
+	if dense, err := m.md.Int(m.key("leading_dense_block_count")); err == nil {
+		if dense > bc {
+			return fmt.Errorf("%s: %s is %d, more than the %d layers (first_k_dense_replace?)", c.path, m.key("leading_dense_block_count"), dense, bc)
+		}
+		// The loaders expect a router in exactly the layers from the
+		// leading_dense_block_count on.
+		routed := make([]bool, bc)
+		for _, t := range tensors {
+			if l := gguf.LayerOf(t.Name); l >= 0 && strings.HasSuffix(t.Name, ".ffn_gate_inp.weight") {
+				routed[l] = true
+			}
+		}
+		for l, r := range routed {
+			if r != (int64(l) >= dense) {
+				kind := "a dense FFN"
+				if r {
+					kind = "routed experts"
+				}
+				return fmt.Errorf("%s: layer %d has %s, but %s is %d (first_k_dense_replace)", c.path, l, kind, m.key("leading_dense_block_count"), dense)
+			}
+		}
 	}
 	// Every architecture gguftool converts normalizes with RMSNorm; llama.cpp
 	// loads none of them without the epsilon.
@@ -63,6 +83,10 @@ func checkGeometry(m *model, tensors []*PlannedTensor) error {
 		}
 	}
 	if !m.md.Has(m.key("expert_used_count")) {
+		if m.md.Has(m.key("expert_count")) {
+			// llama.cpp refuses a MoE model without n_expert_used.
+			return fmt.Errorf("%s: \"num_experts_per_tok\" is missing or null; a MoE model needs %s", c.path, m.key("expert_used_count"))
+		}
 		return nil
 	}
 	used, err := m.md.Int(m.key("expert_used_count"))
