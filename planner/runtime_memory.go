@@ -47,7 +47,7 @@ type GguftoolMemory struct {
 	// Rounding: each weight tensor is one allocation rounded up to 2 MiB.
 	Rounding int64 `json:"rounding_bytes"`
 	// KVOnHost: the runtime keeps this architecture's KV cache in CPU
-	// memory (only the gpt-oss GPU executor keeps it on the GPU).
+	// memory (the per-matrix backend; the GPU executors keep it on the GPU).
 	KVOnHost bool `json:"kv_on_host"`
 }
 
@@ -55,9 +55,11 @@ type GguftoolMemory struct {
 func (g *GguftoolMemory) Total() int64 { return g.Scratch + g.Staging + g.Vectors + g.Rounding }
 
 // gguftoolExecutor reports whether gguftool runs arch with its whole-model
-// GPU executor (KV cache and every op on the GPU) rather than the
-// per-matrix backend.
-func gguftoolExecutor(arch string) bool { return arch == "gpt-oss" }
+// GPU executor (KV cache and every op on the GPU; runtime/gpu.HasExecutor)
+// rather than the per-matrix backend.
+func gguftoolExecutor(arch string) bool {
+	return arch == "gpt-oss" || arch == "deepseek"
+}
 
 // GguftoolKV is gguftool's KV cache for ctx positions: float32 keys and
 // values of every position in every layer (no padding, no sliding-window
@@ -125,29 +127,28 @@ func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 			g.Scratch += scratchBuf(f)
 		}
 	}
+	if hp.DenseFF > 0 { // dense or shared-expert FFN: gate and up
+		g.Scratch += 2 * scratchBuf(n*int64(hp.DenseFF))
+	}
 	g.Vectors = roundPage(vecBytes + 256*vecCount)
 	if staging > 0 {
+		// Sized by the widest layer's experts of each matrix (a recipe may
+		// give some layers a larger type), as runtime/gpu allocates it.
 		for _, role := range []string{"gate", "up", "down"} {
+			var expBytes, rows int64
 			for i := range m.Tensors {
 				t := &m.Tensors[i]
-				if t.Layer() == firstMoELayer(m) && strings.HasSuffix(t.Name, ".ffn_"+role+"_exps.weight") && len(t.Dims) == 3 {
+				if strings.HasSuffix(t.Name, ".ffn_"+role+"_exps.weight") && len(t.Dims) == 3 && t.Dims[2] > 0 {
 					e := int64(t.Dims[2])
-					g.Staging += roundPage(int64(t.Size())/e*int64(staging)) + roundPage(4*int64(t.Dims[1])*int64(staging))
+					expBytes, rows = max(expBytes, int64(t.Size())/e), max(rows, int64(t.Dims[1]))
 				}
+			}
+			if expBytes > 0 {
+				g.Staging += roundPage(expBytes*int64(staging)) + roundPage(4*rows*int64(staging))
 			}
 		}
 	}
 	return g
-}
-
-// firstMoELayer is the layer of the first stacked expert tensor (-1: none).
-func firstMoELayer(m *Model) int {
-	for i := range m.Tensors {
-		if IsExpert(m.Tensors[i].Name) {
-			return m.Tensors[i].Layer()
-		}
-	}
-	return -1
 }
 
 // weightRounding is the page rounding of the weight tensors the runtime

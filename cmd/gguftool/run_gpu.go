@@ -78,13 +78,13 @@ func errNoGPU(why error, man *planner.Manifest) error {
 		planner.FormatSize(g.WeightsBytes), g.Name, why)
 }
 
-// gpuEngine runs a model per manifest: gpt-oss through the whole-model GPU
-// executor (experts on the GPU or streamed from CPU memory), the other
-// architectures through the CPU runtime with the GPU backend, so each
-// matrix product runs where its weights live.
+// gpuEngine runs a model per manifest: gpt-oss and deepseek through the
+// whole-model GPU executor (experts on the GPU or streamed from CPU
+// memory), the other architectures (phimoe, deepseek2) through the CPU runtime
+// with the GPU backend, so each matrix product runs where its weights live.
 type gpuEngine struct {
 	be   *gpu.Backend
-	exec *gpu.GPTOSS
+	exec *gpu.Executor
 	m    *runtime.Model // the model the GPU path runs (placed for the generic path)
 	cpu  *runtime.Model // CPU-only model for --validate (loaded lazily)
 	f    *gguf.File
@@ -108,7 +108,7 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch 
 		return nil, err
 	}
 	arch, _ := f.Metadata.String(gguf.KeyArchitecture)
-	if arch != "gpt-oss" {
+	if !gpu.HasExecutor(arch) {
 		if e.m, err = runtime.Load(f, runtime.Options{Placement: place, Backends: []runtime.Backend{be}}); err != nil {
 			return nil, err
 		}
@@ -132,7 +132,7 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch 
 		}
 		onGPU[p.Name] = p.Device == g.Name
 	}
-	e.note = "gpt-oss GPU executor (every op on the GPU; CPU-resident experts streamed from page-locked host memory)"
+	e.note = arch + " GPU executor (every op on the GPU; CPU-resident experts streamed from page-locked host memory)"
 	if sliced > 0 {
 		// The executor places whole expert tensors: single experts of a
 		// per-expert plan stay in host memory (less VRAM than planned).
@@ -144,7 +144,7 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch 
 		// smallest that decodes (expert_used_count per matrix).
 		staging = man.Model.ExpertsUsed
 	}
-	e.exec, err = gpu.NewGPTOSS(e.m, be, gpu.GPTOSSOptions{
+	e.exec, err = gpu.NewExecutor(e.m, be, gpu.Options{
 		ExpertTensorOnGPU: func(name string) bool { return onGPU[name] },
 		StagingExperts:    staging,
 	})
@@ -450,7 +450,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		}
 		if first {
 			switch x := s.(type) {
-			case *gpu.GPTOSSSession:
+			case *gpu.Session:
 				kvBytes = int64(x.KVBytes())
 			case cpuSeq:
 				kvBytes = x.KVBytes()

@@ -16,10 +16,11 @@ import (
 	"github.com/gguftool/gguftool/runtime/gpu"
 )
 
-// hybridBudget is a --vram that keeps some expert tensors of model on the
-// GPU and the rest in CPU memory: the smallest feasible budget for the
-// gguftool runtime plus room for four 2 MiB-rounded expert tensors.
-func hybridBudget(t *testing.T, model string) int64 {
+// budgets are three --vram budgets for model under the gguftool runtime:
+// the smallest feasible one (every expert in CPU memory), that plus room
+// for two 2 MiB-rounded expert tensors (some experts on the GPU), and one
+// that holds the whole model.
+func budgets(t *testing.T, model string) (minimal, hybrid, all int64) {
 	t.Helper()
 	f, err := gguf.Open(model)
 	if err != nil {
@@ -31,14 +32,23 @@ func hybridBudget(t *testing.T, model string) int64 {
 	if !errors.As(err, &inf) {
 		t.Fatalf("plan at 1 MiB: %v", err)
 	}
-	return inf.Min + 8<<20
+	return inf.Min, inf.Min + 4<<20, inf.Min + 2*f.Size() + 256<<20
+}
+
+// hybridBudget is budgets' hybrid one.
+func hybridBudget(t *testing.T, model string) int64 {
+	_, h, _ := budgets(t, model)
+	return h
 }
 
 // TestRunGPUPlanFixtures runs every fixture through `gguftool run --vram`
-// on the fake driver (the kernels' CPU twins) with some experts on the GPU
-// and the rest in CPU memory: the greedy tokens are transformers' reference
-// continuation, --validate agrees with the CPU runtime at every position,
-// and the --json stats are filled in.
+// on the fake driver (the kernels' CPU twins) under three plans: every
+// expert in CPU memory, some experts on the GPU and the rest in CPU memory,
+// and the whole model on the GPU. The greedy tokens are transformers'
+// reference continuation, --validate agrees with the CPU runtime at every
+// position, the --json stats are filled in, the architectures with a GPU
+// executor run on it, and the plans' expert placement shows in the
+// uploaded weights.
 func TestRunGPUPlanFixtures(t *testing.T) {
 	t.Setenv(gpu.FakeEnv, "16GiB")
 	for _, fam := range []string{"gpt-oss", "phimoe", "deepseek-moe", "deepseek-v2-lite"} {
@@ -54,28 +64,40 @@ func TestRunGPUPlanFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := len(ref.GreedyContinuation)
-			stdout, stderr, code := runCLI(t, "run", model, "--vram", fmt.Sprint(hybridBudget(t, model)), "--tokens", idList(ref.PromptIDs),
-				"-n", strconv.Itoa(n), "--validate", "--reps", "2", "--ubatch", "5", "--json")
-			if code != exitOK {
-				t.Fatalf("run: exit %d: %s", code, stderr)
+			minimal, hybrid, all := budgets(t, model)
+			var weights []uint64
+			for _, vram := range []int64{minimal, hybrid, all} {
+				stdout, stderr, code := runCLI(t, "run", model, "--vram", fmt.Sprint(vram), "--tokens", idList(ref.PromptIDs),
+					"-n", strconv.Itoa(n), "--validate", "--reps", "2", "--ubatch", "5", "--json")
+				if code != exitOK {
+					t.Fatalf("run --vram %d: exit %d: %s", vram, code, stderr)
+				}
+				var res gpuRunResult
+				if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+					t.Fatalf("run --json: %v\n%s", err, stdout)
+				}
+				if got, want := fmt.Sprint(res.GeneratedIDs), fmt.Sprint(ref.GreedyContinuation[:len(res.GeneratedIDs)]); got != want || len(res.GeneratedIDs) == 0 {
+					t.Errorf("--vram %d: greedy tokens %s, transformers %s", vram, got, want)
+				}
+				v := res.Validation
+				if v == nil || !v.GreedyTokensMatch || v.PromptTop1Agree != len(ref.PromptIDs) || v.DecodeTop1Agree != v.DecodeSteps || v.MaxAbsLogitDiff > 1e-3 {
+					t.Errorf("--vram %d: validation %+v", vram, v)
+				}
+				if res.VRAMPlannedBytes <= 0 || res.VRAMUsedBytes == 0 || res.VRAMUsedBytes > uint64(res.VRAMBudgetBytes) || res.Reps != 2 ||
+					res.DecodeTokensPerS.N != 2 || res.PrefillTokensPerS.N != 2 || res.TTFT.N != 2 || res.HostRSSBytes <= 0 || res.UBatch != 5 {
+					t.Errorf("--vram %d: stats: %+v", vram, res)
+				}
+				if !strings.Contains(stderr, "loaded on Fake GPU") {
+					t.Errorf("stderr: %s", stderr)
+				}
+				if executor := fam == "gpt-oss" || fam == "deepseek-moe"; executor != strings.Contains(res.Engine, "GPU executor") {
+					t.Errorf("--vram %d: engine %q", vram, res.Engine)
+				}
+				weights = append(weights, res.VRAMWeightBytes)
+				t.Logf("--vram %d: weights on the GPU %d B, max |Δlogit| %.3g, greedy %v", vram, res.VRAMWeightBytes, v.MaxAbsLogitDiff, res.GeneratedIDs)
 			}
-			var res gpuRunResult
-			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
-				t.Fatalf("run --json: %v\n%s", err, stdout)
-			}
-			if got, want := fmt.Sprint(res.GeneratedIDs), fmt.Sprint(ref.GreedyContinuation[:len(res.GeneratedIDs)]); got != want || len(res.GeneratedIDs) == 0 {
-				t.Errorf("greedy tokens %s, transformers %s", got, want)
-			}
-			v := res.Validation
-			if v == nil || !v.GreedyTokensMatch || v.PromptTop1Agree != len(ref.PromptIDs) || v.DecodeTop1Agree != v.DecodeSteps || v.MaxAbsLogitDiff > 1e-3 {
-				t.Errorf("validation %+v", v)
-			}
-			if res.VRAMPlannedBytes <= 0 || res.VRAMUsedBytes == 0 || res.VRAMUsedBytes > uint64(res.VRAMBudgetBytes) || res.Reps != 2 ||
-				res.DecodeTokensPerS.N != 2 || res.PrefillTokensPerS.N != 2 || res.TTFT.N != 2 || res.HostRSSBytes <= 0 || res.UBatch != 5 {
-				t.Errorf("stats: %+v", res)
-			}
-			if !strings.Contains(stderr, "loaded on Fake GPU") {
-				t.Errorf("stderr: %s", stderr)
+			if !(weights[0] < weights[1] && weights[1] < weights[2]) {
+				t.Errorf("GPU weights under the minimal, hybrid and whole-model plans: %v, want increasing", weights)
 			}
 		})
 	}
@@ -111,9 +133,15 @@ func TestRunGPUPlanWithoutGPU(t *testing.T) {
 // TestBenchGPUPlan runs bench --vram on the fake driver.
 func TestBenchGPUPlan(t *testing.T) {
 	t.Setenv(gpu.FakeEnv, "16GiB")
+	for _, fam := range []string{"gpt-oss", "deepseek-moe"} {
+		t.Run(fam, func(t *testing.T) { benchGPUPlan(t, fam) })
+	}
+}
+
+func benchGPUPlan(t *testing.T, fam string) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "model.gguf")
-	if _, stderr, code := runCLI(t, "convert", filepath.Join(fixturesDir, "gpt-oss"), "-o", model, "--outtype", "q8_0"); code != exitOK {
+	if _, stderr, code := runCLI(t, "convert", filepath.Join(fixturesDir, fam), "-o", model, "--outtype", "q8_0"); code != exitOK {
 		t.Fatalf("convert: exit %d: %s", code, stderr)
 	}
 	stdout, stderr, code := runCLI(t, "bench", model, "--vram", fmt.Sprint(hybridBudget(t, model)), "-p", "16", "-n", "4", "-r", "2", "--json")
@@ -125,7 +153,7 @@ func TestBenchGPUPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(res.Results) != 2 || res.Results[0].Test != "pp16" || res.Results[1].Test != "tg4" || res.Results[0].TokensPerS <= 0 ||
-		res.VRAMPlannedBytes <= 0 || res.VRAMUsedBytes == 0 || res.Machine.GPU == nil {
+		res.VRAMPlannedBytes <= 0 || res.VRAMUsedBytes == 0 || res.Machine.GPU == nil || !strings.Contains(res.Engine, "GPU executor") {
 		t.Errorf("%+v", res)
 	}
 }

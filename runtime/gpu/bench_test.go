@@ -127,8 +127,8 @@ func BenchmarkGPTOSSExecutor(b *testing.B) {
 	}
 	for _, mode := range []struct {
 		name string
-		o    GPTOSSOptions
-	}{{"streamed", GPTOSSOptions{}}, {"streamed-stage4", GPTOSSOptions{StagingExperts: 4}}, {"experts-gpu", GPTOSSOptions{ExpertsOnGPU: true}}} {
+		o    Options
+	}{{"streamed", Options{}}, {"streamed-stage4", Options{StagingExperts: 4}}, {"experts-gpu", Options{ExpertsOnGPU: true}}} {
 		be, err := New(0)
 		if err != nil {
 			b.Fatal(err)

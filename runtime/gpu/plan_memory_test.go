@@ -11,13 +11,19 @@ import (
 func roundPage(n uint64) uint64 { return (n + 2<<20 - 1) / (2 << 20) * (2 << 20) }
 
 // TestPlannerModelsExecutorMemory checks the planner's gguftool-runtime
-// memory model (planner/runtime_memory.go) against what the gpt-oss
-// executor really allocates for the same plan: the KV cache, the scratch
+// memory model (planner/runtime_memory.go) against what each GPU executor
+// (gpt-oss, deepseek) really allocates for the same plan: the KV cache, the scratch
 // slots a batch of ubatch tokens uses (each rounded to the driver's 2 MiB
 // pages, as the planner counts them), the staging area and the packed
 // vectors. A slot added to the executor without the planner fails here.
 func TestPlannerModelsExecutorMemory(t *testing.T) {
-	f := convertFixture(t, "gpt-oss", "q8_0")
+	for _, family := range []string{"gpt-oss", "deepseek-moe"} {
+		t.Run(family, func(t *testing.T) { checkExecutorMemory(t, family) })
+	}
+}
+
+func checkExecutorMemory(t *testing.T, family string) {
+	f := convertFixture(t, family, "q8_0")
 	const ub, ctx = 40, 100
 	for _, staging := range []int{0, 4} {
 		// The smallest budget: every expert stays in CPU memory.
@@ -41,7 +47,7 @@ func TestPlannerModelsExecutorMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := newTestBackend(t)
-		g, err := NewGPTOSS(m, b, GPTOSSOptions{StagingExperts: man.Budget.StagingExperts})
+		g, err := NewExecutor(m, b, Options{StagingExperts: man.Budget.StagingExperts})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,391 @@
+package gpu
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gguftool/gguftool/cuda"
+	"github.com/gguftool/gguftool/cuda/cputwin"
+)
+
+// This file holds the routed experts of every executor: where their weights
+// live (resident on the GPU, or in page-locked host memory and copied to a
+// staging area per layer and batch) and the products that run them.
+
+// prepareStreaming page-locks the mapped file (so expert copies run at bus
+// speed and asynchronously) and allocates the staging area.
+func (g *Executor) prepareStreaming() error {
+	ctx := g.b.ctx
+	for _, sh := range g.m.File.Shards {
+		if err := ctx.Register(sh.Bytes(), true); err != nil {
+			// Fall back to pinned copies of the expert tensors.
+			for _, r := range g.registered {
+				ctx.Unregister(r)
+			}
+			g.registered = nil
+			return g.pinExperts(err)
+		}
+		g.registered = append(g.registered, sh.Bytes())
+	}
+	for _, mo := range g.moes() {
+		for _, t := range mo.exps {
+			g.hostData[t] = t.Data
+		}
+	}
+	return g.allocStaging()
+}
+
+func (g *Executor) pinExperts(why error) error {
+	for _, mo := range g.moes() {
+		for m, t := range mo.exps {
+			if mo.resident[m] {
+				continue
+			}
+			h, err := g.b.ctx.AllocHost(uint64(len(t.Data)))
+			if err != nil {
+				return fmt.Errorf("pinning %s in host memory (registering the mapping failed: %v): %w", t.Name, why, err)
+			}
+			copy(h.Bytes(), t.Data)
+			g.pinned = append(g.pinned, h)
+			g.hostData[t] = h.Bytes()
+		}
+	}
+	return g.allocStaging()
+}
+
+func (g *Executor) allocStaging() error {
+	c := g.o.StagingExperts
+	if c <= 0 || c > g.nExp {
+		c = g.nExp
+	}
+	g.o.StagingExperts = max(c, g.nUsed)
+	// The widest layer's experts size the area (a quantization recipe may
+	// give some layers' experts a larger type).
+	var expBytes, rows [3]int
+	for _, mo := range g.moes() {
+		for m, t := range mo.exps {
+			expBytes[m] = max(expBytes[m], len(t.Data)/g.nExp)
+			rows[m] = max(rows[m], t.Rows()/g.nExp)
+		}
+	}
+	for m := range expBytes {
+		buf, err := g.b.ctx.Alloc(uint64(expBytes[m]) * uint64(g.o.StagingExperts))
+		if err != nil {
+			return fmt.Errorf("expert staging area: %w", err)
+		}
+		g.stage[m] = buf
+		bb, err := g.b.ctx.Alloc(uint64(4 * rows[m] * g.o.StagingExperts))
+		if err != nil {
+			return fmt.Errorf("expert staging area: %w", err)
+		}
+		g.stageBias[m] = bb
+	}
+	return nil
+}
+
+// Close releases what the executor holds besides the backend's weights.
+func (g *Executor) Close() {
+	for _, r := range g.registered {
+		g.b.ctx.Unregister(r)
+	}
+	for _, h := range g.pinned {
+		h.Free()
+	}
+	for m := range g.stage {
+		if g.stage[m] != nil {
+			g.stage[m].Free()
+		}
+		if g.stageBias[m] != nil {
+			g.stageBias[m].Free()
+		}
+	}
+	g.registered, g.pinned = nil, nil
+}
+
+// allocator hands out scratch buffers and keeps the first error.
+type allocator struct {
+	b   *Backend
+	err error
+}
+
+func (a *allocator) get(i, n int) cuda.DevicePtr {
+	p, err := a.b.scratch(i, n)
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	return p
+}
+
+// vecs hands out device copies of small vectors and keeps the first error.
+type vecs struct {
+	b   *Backend
+	err error
+}
+
+func (v *vecs) get(x []float32) cuda.DevicePtr {
+	p, err := v.b.vec(x)
+	if err != nil && v.err == nil {
+		v.err = err
+	}
+	return p
+}
+
+// experts runs the routed experts of one layer for n tokens of normalized
+// input dx and adds their weighted outputs to dh.
+func (g *Executor) experts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n int) error {
+	b, st := g.b, g.b.s
+	d, ff, kk := g.d, g.ff, g.nUsed
+	grouped := func(pairs int) bool {
+		above := g.o.GroupAbove
+		if above == 0 {
+			above = 32
+		}
+		return above > 0 && pairs > above
+	}
+	if ly.allResident && !grouped(n*kk) {
+		a := &allocator{b: b}
+		dg, du, dy := a.get(scrG, n*kk*ff), a.get(scrU, n*kk*ff), a.get(scrY, n*kk*d)
+		if a.err != nil {
+			return a.err
+		}
+		return g.expertProducts(ly, [3]cuda.DevicePtr{}, dx, dids, dw, dh, dg, du, dy, n, false)
+	}
+	// Which experts do the tokens use? (one small download, then the copies)
+	ids := make([]int32, n*kk)
+	if err := st.DownloadAsync(cuda.Int32Bytes(ids), dids); err != nil {
+		return err
+	}
+	if err := st.Synchronize(); err != nil {
+		return err
+	}
+	if ly.allResident {
+		return g.groupedProducts(ly, ids, false, dx, dw, dh, n)
+	}
+	for t0, nt := 0, 0; t0 < n; t0 += nt {
+		// The chunk grows token by token while its distinct experts fit the
+		// staging area (with room for all experts: the whole batch at once,
+		// each expert copied once per layer).
+		slotOf := map[int32]int32{}
+		var order []int32
+		var slots []int32
+		for nt = 0; t0+nt < n; nt++ {
+			tok := ids[(t0+nt)*kk : (t0+nt+1)*kk]
+			fresh := 0
+			for j, e := range tok {
+				if _, ok := slotOf[e]; !ok && !slices.Contains(tok[:j], e) {
+					fresh++
+				}
+			}
+			if nt > 0 && len(order)+fresh > g.o.StagingExperts {
+				break
+			}
+			for _, e := range tok {
+				sl, ok := slotOf[e]
+				if !ok {
+					sl = int32(len(order))
+					slotOf[e] = sl
+					order = append(order, e)
+				}
+				slots = append(slots, sl)
+			}
+		}
+		for m := 0; m < 3; m++ {
+			t := ly.exps[m]
+			host := g.hostData[t]
+			expBytes := len(t.Data) / g.nExp
+			rows := t.Rows() / g.nExp
+			for sl, e := range order {
+				dst := g.stage[m].At(uint64(sl * expBytes))
+				if ly.resident[m] {
+					// Already on the GPU: a device-to-device copy.
+					if err := st.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
+						return err
+					}
+				} else if err := st.UploadAsync(dst, host[int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+					return err
+				}
+				if ly.expB[m] != nil {
+					bias, err := b.vec(ly.expB[m])
+					if err != nil {
+						return err
+					}
+					if err := st.CopyAsync(g.stageBias[m].At(uint64(4*sl*rows)), bias+cuda.DevicePtr(4*int(e)*rows), uint64(4*rows)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if grouped(nt * kk) {
+			if err := g.groupedProducts(ly, slots, true, dx+cuda.DevicePtr(4*t0*d), dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d), nt); err != nil {
+				return err
+			}
+			continue
+		}
+		a := &allocator{b: b}
+		dslots := a.get(scrSlots, nt*kk)
+		dg, du, dy := a.get(scrG, nt*kk*ff), a.get(scrU, nt*kk*ff), a.get(scrY, nt*kk*d)
+		if a.err != nil {
+			return a.err
+		}
+		if err := st.UploadAsync(dslots, cuda.Int32Bytes(slots)); err != nil {
+			return err
+		}
+		// slots is Go memory read by an async copy: wait before it can go.
+		if err := st.Synchronize(); err != nil {
+			return err
+		}
+		stage := [3]cuda.DevicePtr{g.stage[0].Ptr, g.stage[1].Ptr, g.stage[2].Ptr}
+		if err := g.expertProducts(ly, stage, dx+cuda.DevicePtr(4*t0*d), dslots, dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d), dg, du, dy, nt, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expertProducts queues gate/up products, the clamped SwiGLU, the down
+// product and the weighted sum for n tokens. With staged, the matrices are
+// read from the staging area (ids are slots, biases staged per slot).
+func (g *Executor) expertProducts(ly *moeSpec, stage [3]cuda.DevicePtr, dx, ids, dw, dh, dg, du, dy cuda.DevicePtr, n int, staged bool) error {
+	b, k, st := g.b, g.b.k, g.b.s
+	d, ff, kk := g.d, g.ff, g.nUsed
+	outs := [3]cuda.DevicePtr{dg, du, dy}
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		w := b.weights[t]
+		typ := cputwin.WeightType(t.Info.Type)
+		rows, cols := t.Rows()/g.nExp, t.Cols()
+		rb, err := cputwin.RowBytes(typ, cols)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
+		base := stage[m]
+		bias, err := b.vec(ly.expB[m])
+		if err != nil {
+			return err
+		}
+		if staged {
+			bias = 0
+			if ly.expB[m] != nil {
+				bias = g.stageBias[m].Ptr
+			}
+		} else {
+			base = w.buf.Ptr
+		}
+		x, xStride, xDiv := dx, d, kk
+		if m == 2 {
+			x, xStride, xDiv = dg, ff, 1
+		}
+		if err := k.MatMulID(st, typ, base, rb*int64(rows), ids, x, xStride, xDiv, outs[m], rows, bias, rows, cols, rows, n*kk); err != nil {
+			return err
+		}
+		if m == 1 {
+			if err := k.GLU(st, g.glu, dg, ff, du, ff, dg, ff, ff, n*kk, g.gluAlpha, g.gluLimit); err != nil {
+				return err
+			}
+		}
+	}
+	return k.MoESum(st, dy, dw, dh, d, kk, n, true)
+}
+
+// groupedProducts runs the experts of nt tokens grouped by expert: keys[p]
+// is pair p's staging slot (staged) or expert id. The pairs' inputs are
+// gathered in group order, each group is one token-batched product per
+// matrix (its weights decoded once per 8 tokens), and the outputs are
+// gathered back into pair order for the weighted sum.
+func (g *Executor) groupedProducts(ly *moeSpec, keys []int32, staged bool, dx, dw, dh cuda.DevicePtr, nt int) error {
+	b, k, st := g.b, g.b.k, g.b.s
+	d, ff, kk := g.d, g.ff, g.nUsed
+	np := nt * kk
+	groupOf := map[int32]int{}
+	var groups [][]int
+	for p, key := range keys[:np] {
+		gi, ok := groupOf[key]
+		if !ok {
+			gi = len(groups)
+			groupOf[key] = gi
+			groups = append(groups, nil)
+		}
+		groups[gi] = append(groups[gi], p)
+	}
+	// idx holds, for sorted row i, its token; then, for pair p, its sorted row.
+	idx := make([]int32, 2*np)
+	offsets := make([]int, len(groups))
+	i := 0
+	for gi, pairs := range groups {
+		offsets[gi] = i
+		for _, p := range pairs {
+			idx[i] = int32(p / kk)
+			idx[np+p] = int32(i)
+			i++
+		}
+	}
+	a := &allocator{b: b}
+	didx := a.get(scrIdx, 2*np)
+	xg, dg, du := a.get(scrXG, np*d), a.get(scrG, np*ff), a.get(scrU, np*ff)
+	ys, dy := a.get(scrYS, np*d), a.get(scrY, np*d)
+	if a.err != nil {
+		return a.err
+	}
+	if err := st.UploadAsync(didx, cuda.Int32Bytes(idx)); err != nil {
+		return err
+	}
+	if err := st.Synchronize(); err != nil { // idx is Go memory
+		return err
+	}
+	if err := k.GetRows(st, cputwin.F32, dx, didx, xg, d, np); err != nil {
+		return err
+	}
+	outs := [3]cuda.DevicePtr{dg, du, ys}
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		typ := cputwin.WeightType(t.Info.Type)
+		rows, cols := t.Rows()/g.nExp, t.Cols()
+		rb, err := cputwin.RowBytes(typ, cols)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
+		expBytes := rb * int64(rows)
+		allBias, err := b.vec(ly.expB[m])
+		if err != nil {
+			return err
+		}
+		for gi, pairs := range groups {
+			key := keys[pairs[0]]
+			var w, bias cuda.DevicePtr
+			if staged {
+				w = g.stage[m].At(uint64(int64(key) * expBytes))
+				if ly.expB[m] != nil {
+					bias = g.stageBias[m].At(uint64(4 * int(key) * rows))
+				}
+			} else {
+				w = b.weights[t].buf.At(uint64(int64(key) * expBytes))
+				if allBias != 0 {
+					bias = allBias + cuda.DevicePtr(4*int(key)*rows)
+				}
+			}
+			x, xStride := xg+cuda.DevicePtr(4*offsets[gi]*d), d
+			if m == 2 {
+				x, xStride = dg+cuda.DevicePtr(4*offsets[gi]*ff), ff
+			}
+			if err := k.MatMul(st, typ, w, x, xStride, outs[m]+cuda.DevicePtr(4*offsets[gi]*rows), rows, bias, cols, rows, len(pairs)); err != nil {
+				return err
+			}
+		}
+		if m == 1 {
+			if err := k.GLU(st, g.glu, dg, ff, du, ff, dg, ff, ff, np, g.gluAlpha, g.gluLimit); err != nil {
+				return err
+			}
+		}
+	}
+	if err := k.GetRows(st, cputwin.F32, ys, didx+cuda.DevicePtr(4*np), dy, d, np); err != nil {
+		return err
+	}
+	return k.MoESum(st, dy, dw, dh, d, kk, nt, true)
+}
+
+// Reserve allocates the scratch buffers a batch of n tokens needs (the
+// largest the caller will evaluate) and the device copies of the norms and
+// biases, so that the GPU memory a run takes is taken at load time, where
+// running out fails early, rather than at its first long prompt. It
+// allocates the same slots as Eval and experts (planner.gguftoolMemory
+// models them).
