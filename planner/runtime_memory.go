@@ -58,7 +58,7 @@ func (g *GguftoolMemory) Total() int64 { return g.Scratch + g.Staging + g.Vector
 // GPU executor (KV cache and every op on the GPU; runtime/gpu.HasExecutor)
 // rather than the per-matrix backend.
 func gguftoolExecutor(arch string) bool {
-	return arch == "gpt-oss" || arch == "deepseek"
+	return arch == "gpt-oss" || arch == "deepseek" || arch == "phimoe"
 }
 
 // GguftoolKV is gguftool's KV cache for ctx positions: float32 keys and

@@ -78,9 +78,9 @@ func errNoGPU(why error, man *planner.Manifest) error {
 		planner.FormatSize(g.WeightsBytes), g.Name, why)
 }
 
-// gpuEngine runs a model per manifest: gpt-oss and deepseek through the
-// whole-model GPU executor (experts on the GPU or streamed from CPU
-// memory), the other architectures (phimoe, deepseek2) through the CPU runtime
+// gpuEngine runs a model per manifest: gpt-oss, deepseek and phimoe
+// through the whole-model GPU executor (experts on the GPU or streamed from
+// CPU memory), the other architectures (deepseek2) through the CPU runtime
 // with the GPU backend, so each matrix product runs where its weights live.
 type gpuEngine struct {
 	be   *gpu.Backend

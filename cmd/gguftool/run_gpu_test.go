@@ -90,7 +90,7 @@ func TestRunGPUPlanFixtures(t *testing.T) {
 				if !strings.Contains(stderr, "loaded on Fake GPU") {
 					t.Errorf("stderr: %s", stderr)
 				}
-				if executor := fam == "gpt-oss" || fam == "deepseek-moe"; executor != strings.Contains(res.Engine, "GPU executor") {
+				if executor := fam != "deepseek-v2-lite"; executor != strings.Contains(res.Engine, "GPU executor") {
 					t.Errorf("--vram %d: engine %q", vram, res.Engine)
 				}
 				weights = append(weights, res.VRAMWeightBytes)
@@ -133,7 +133,7 @@ func TestRunGPUPlanWithoutGPU(t *testing.T) {
 // TestBenchGPUPlan runs bench --vram on the fake driver.
 func TestBenchGPUPlan(t *testing.T) {
 	t.Setenv(gpu.FakeEnv, "16GiB")
-	for _, fam := range []string{"gpt-oss", "deepseek-moe"} {
+	for _, fam := range []string{"gpt-oss", "deepseek-moe", "phimoe"} {
 		t.Run(fam, func(t *testing.T) { benchGPUPlan(t, fam) })
 	}
 }

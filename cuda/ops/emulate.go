@@ -23,6 +23,7 @@ func Emulate(f *cuda.Fake) {
 	f.Kernels["rope_f32"] = emulateRope
 	f.Kernels["attention_f32"] = emulateAttention
 	f.Kernels["rms_norm_f32"] = emulateRMSNorm
+	f.Kernels["layer_norm_f32"] = emulateLayerNorm
 	f.Kernels["add_f32"] = emulateAdd
 	f.Kernels["router_f32"] = emulateRouter
 	f.Kernels["swiglu_f32"] = emulateGLU

@@ -8,7 +8,8 @@ import (
 	"github.com/gguftool/gguftool/runtime"
 )
 
-// Options configure a GPU executor (NewExecutor, NewGPTOSS, NewDeepSeek).
+// Options configure a GPU executor (NewExecutor, NewGPTOSS, NewDeepSeek,
+// NewPhiMoE).
 type Options struct {
 	// ExpertsOnGPU uploads every expert. Otherwise the experts stay in host
 	// memory (the mapped file, page-locked) and the ones the router picks
@@ -41,7 +42,7 @@ type GPTOSSOptions = Options
 // in CPU memory (streamed per layer over PCIe from page-locked host
 // memory). It computes what the CPU runtime's graph of the architecture
 // computes, from the same loaded tensors. The architectures differ only in
-// how their layers are described (gptoss.go, deepseek.go).
+// how their layers are described (gptoss.go, deepseek.go, phimoe.go).
 type Executor struct {
 	b *Backend
 	m *runtime.Model
@@ -114,13 +115,15 @@ func NewExecutor(m *runtime.Model, b *Backend, o Options) (*Executor, error) {
 		return NewGPTOSS(m, b, o)
 	case "deepseek":
 		return NewDeepSeek(m, b, o)
+	case "phimoe":
+		return NewPhiMoE(m, b, o)
 	}
-	return nil, fmt.Errorf("%s: no GPU executor for architecture %s (gpt-oss and deepseek have one)", m.File.Path(), m.Arch)
+	return nil, fmt.Errorf("%s: no GPU executor for architecture %s (gpt-oss, deepseek and phimoe have one)", m.File.Path(), m.Arch)
 }
 
 // HasExecutor reports whether NewExecutor runs architecture arch.
 func HasExecutor(arch string) bool {
-	return arch == "gpt-oss" || arch == "deepseek"
+	return arch == "gpt-oss" || arch == "deepseek" || arch == "phimoe"
 }
 
 // moes lists the MoE layers' experts.

@@ -75,3 +75,7 @@ func TestGPTOSSExecutor(t *testing.T) { checkExecutor(t, "gpt-oss", mixedPlaceme
 // TestDeepSeekExecutor: DeepSeek-MoE v1 (a dense first layer, shared
 // experts, softmax-then-top-k routing, adjacent-pair rope).
 func TestDeepSeekExecutor(t *testing.T) { checkExecutor(t, "deepseek-moe", mixedPlacement(1, 2)) }
+
+// TestPhiMoEExecutor: Phi-3.5-MoE (LayerNorm with bias, biased attention
+// and head, LongRoPE short factors, sparsemixer routing).
+func TestPhiMoEExecutor(t *testing.T) { checkExecutor(t, "phimoe", mixedPlacement(0, 2)) }
