@@ -58,7 +58,7 @@ func (g *GguftoolMemory) Total() int64 { return g.Scratch + g.Staging + g.Vector
 // GPU executor (KV cache and every op on the GPU; runtime/gpu.HasExecutor)
 // rather than the per-matrix backend.
 func gguftoolExecutor(arch string) bool {
-	return arch == "gpt-oss" || arch == "deepseek" || arch == "phimoe"
+	return arch == "gpt-oss" || arch == "deepseek" || arch == "deepseek2" || arch == "phimoe"
 }
 
 // GguftoolKV is gguftool's KV cache for ctx positions: float32 keys and
@@ -113,7 +113,21 @@ func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 	}
 	k, nExp, ff := int64(hp.ExpertsUsed), int64(hp.Experts), int64(hp.ExpertFF)
 	np := n * k
-	for _, f := range []int64{n * d, n * qw, n * qw, n * d, n, // attention slots 0–4
+	q1, q2 := n*qw, n*qw
+	if hp.MLA {
+		// runtime/gpu/mla.go: slot 1 the queries (H·(nope+rope)), slot 2
+		// the absorbed queries (H·(rank+rope)), then the latent output
+		// (H·rank), the decompressed heads (H·dv) and q_a (q_lora_rank).
+		nope, dv, qr := mlaDims(m)
+		h, rank, rope := int64(hp.Heads), int64(hp.KVLoraRank), int64(hp.RopeDim)
+		q1 = n * h * (nope + rope)
+		q2 = max(q1, n*h*(rank+rope))
+		g.Scratch += scratchBuf(n*h*rank) + scratchBuf(n*h*dv)
+		if qr > 0 {
+			g.Scratch += scratchBuf(n * qr)
+		}
+	}
+	for _, f := range []int64{n * d, q1, q2, n * d, n, // attention slots 0–4
 		n * d, n * nExp, np, np, int64(hp.Vocab), // hidden, router logits, ids, weights, last row's logits
 		max(np, 4*k)} { // expert slots of decode
 		g.Scratch += scratchBuf(f)
@@ -149,6 +163,23 @@ func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 		}
 	}
 	return g
+}
+
+// mlaDims reads MLA's per-head nope and value widths and the query LoRA
+// rank (0: the lite form, no attn_q_a) from the tensor shapes.
+func mlaDims(m *Model) (nope, dv, qr int64) {
+	for i := range m.Tensors {
+		t := &m.Tensors[i]
+		switch {
+		case strings.HasSuffix(t.Name, ".attn_k_b.weight") && len(t.Dims) >= 1:
+			nope = int64(t.Dims[0])
+		case strings.HasSuffix(t.Name, ".attn_v_b.weight") && len(t.Dims) >= 2:
+			dv = int64(t.Dims[1])
+		case strings.HasSuffix(t.Name, ".attn_q_a.weight") && len(t.Dims) >= 2:
+			qr = max(qr, int64(t.Dims[1]))
+		}
+	}
+	return nope, dv, qr
 }
 
 // weightRounding is the page rounding of the weight tensors the runtime

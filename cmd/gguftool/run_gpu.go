@@ -78,10 +78,11 @@ func errNoGPU(why error, man *planner.Manifest) error {
 		planner.FormatSize(g.WeightsBytes), g.Name, why)
 }
 
-// gpuEngine runs a model per manifest: gpt-oss, deepseek and phimoe
-// through the whole-model GPU executor (experts on the GPU or streamed from
-// CPU memory), the other architectures (deepseek2) through the CPU runtime
-// with the GPU backend, so each matrix product runs where its weights live.
+// gpuEngine runs a model per manifest through the whole-model GPU executor
+// (gpt-oss, deepseek, deepseek2, phimoe: every op on the GPU, experts on
+// the GPU or streamed from CPU memory); an architecture without one would
+// run through the CPU runtime with the GPU backend, so each matrix product
+// runs where its weights live.
 type gpuEngine struct {
 	be   *gpu.Backend
 	exec *gpu.Executor

@@ -20,7 +20,7 @@ type KVCache struct {
 }
 
 // NewKVCache allocates a cache of maxPos positions for layers whose key and
-// value rows are kw[l] and vw[l] floats wide.
+// value rows are kw[l] and vw[l] floats wide (vw[l] = 0: keys only).
 func (b *Backend) NewKVCache(kw, vw []int, maxPos int) (*KVCache, error) {
 	c := &KVCache{b: b, kw: kw, vw: vw, maxPos: maxPos}
 	for l := range kw {
@@ -30,7 +30,11 @@ func (b *Backend) NewKVCache(kw, vw []int, maxPos int) (*KVCache, error) {
 			return nil, fmt.Errorf("KV cache layer %d keys (%d positions): %w", l, maxPos, err)
 		}
 		c.k = append(c.k, kb)
-		vb, err := b.ctx.Alloc(uint64(4 * max(vw[l], 1) * maxPos))
+		if vw[l] == 0 { // a key-only cache (MLA's latent rows)
+			c.v = append(c.v, nil)
+			continue
+		}
+		vb, err := b.ctx.Alloc(uint64(4 * vw[l] * maxPos))
 		if err != nil {
 			c.Free()
 			return nil, fmt.Errorf("KV cache layer %d values (%d positions): %w", l, maxPos, err)
@@ -44,7 +48,10 @@ func (b *Backend) NewKVCache(kw, vw []int, maxPos int) (*KVCache, error) {
 func (c *KVCache) Bytes() uint64 {
 	var n uint64
 	for i := range c.k {
-		n += c.k[i].Size + c.v[i].Size
+		n += c.k[i].Size
+		if c.v[i] != nil {
+			n += c.v[i].Size
+		}
 	}
 	return n
 }

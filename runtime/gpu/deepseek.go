@@ -21,7 +21,6 @@ func NewDeepSeek(m *runtime.Model, b *Backend, o Options) (*Executor, error) {
 		return nil, fmt.Errorf("%s: the deepseek executor runs deepseek, not %s", m.File.Path(), m.Arch)
 	}
 	l := &binder{m: m}
-	md := m.File.Metadata
 	g := &Executor{b: b, m: m, o: o, nLayer: m.NLayer, d: m.NEmbd, nVocab: m.NVocab, hostData: map[*runtime.Tensor][]byte{}}
 	g.nHead = l.int("attention.head_count", -1)
 	g.nKV = l.int("attention.head_count_kv", g.nHead)
@@ -35,13 +34,7 @@ func NewDeepSeek(m *runtime.Model, b *Backend, o Options) (*Executor, error) {
 	g.hd = g.d / max(g.nHead, 1)
 	nRot := l.int("rope.dimension_count", g.hd)
 	g.eps = float32(l.float("attention.layer_norm_rms_epsilon", 1e-6))
-	normW := false
-	if v, err := md.Bool("deepseek.expert_weights_norm"); err == nil {
-		normW = v
-	}
-	scale := l.float("expert_weights_scale", 1)
-	g.router = cputwin.RouterParams{NExp: g.nExp, K: g.nUsed, Mode: cputwin.SoftmaxTopK, Norm: normW, Scale: float32(scale)}
-	g.glu = cputwin.SwiGLU
+	g.deepseekRouter(l)
 	freq := kernels.RopeInvFreq(l.float("rope.freq_base", 10000), nRot)
 	for i := 0; i < g.nLayer; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
@@ -53,18 +46,7 @@ func NewDeepSeek(m *runtime.Model, b *Backend, o Options) (*Executor, error) {
 		a := &ly.attn
 		a.NHead, a.NKV, a.HeadDim, a.Scale = g.nHead, g.nKV, g.hd, float32(1/math.Sqrt(float64(g.hd)))
 		a.NRot, a.InvFreq, a.MScale = nRot, freq, 1
-		switch {
-		case i < nDense:
-			ly.ffn = &ffnSpec{gate: l.tensor(p + "ffn_gate.weight"), up: l.tensor(p + "ffn_up.weight"), down: l.tensor(p + "ffn_down.weight")}
-		default:
-			ly.moe = l.moe(p)
-			if nShared > 0 {
-				ly.ffn = &ffnSpec{gate: l.tensor(p + "ffn_gate_shexp.weight"), up: l.tensor(p + "ffn_up_shexp.weight"), down: l.tensor(p + "ffn_down_shexp.weight")}
-			}
-		}
-		if ly.ffn != nil && l.err == nil {
-			g.ffnWidth = max(g.ffnWidth, ly.ffn.gate.Rows())
-		}
+		g.deepseekFFN(l, &ly, i, nDense, nShared)
 		g.layers = append(g.layers, ly)
 	}
 	g.outNorm = normSpec{w: l.floats("output_norm.weight", false)}
@@ -76,4 +58,35 @@ func NewDeepSeek(m *runtime.Model, b *Backend, o Options) (*Executor, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+// deepseekRouter sets DeepSeek's routing (v1 and v2): softmax over the
+// experts, top-k, renormalized only with expert_weights_norm, scaled by
+// expert_weights_scale; SwiGLU experts.
+func (g *Executor) deepseekRouter(l *binder) {
+	normW := false
+	if v, err := l.m.File.Metadata.Bool(l.m.Arch + ".expert_weights_norm"); err == nil {
+		normW = v
+	}
+	scale := l.float("expert_weights_scale", 1)
+	g.router = cputwin.RouterParams{NExp: g.nExp, K: g.nUsed, Mode: cputwin.SoftmaxTopK, Norm: normW, Scale: float32(scale)}
+	g.glu = cputwin.SwiGLU
+}
+
+// deepseekFFN binds layer i's feed-forward (v1 and v2): a dense SwiGLU FFN
+// below leading_dense_block_count, else routed experts plus nShared shared
+// experts.
+func (g *Executor) deepseekFFN(l *binder, ly *layer, i, nDense, nShared int) {
+	p := fmt.Sprintf("blk.%d.", i)
+	if i < nDense {
+		ly.ffn = &ffnSpec{gate: l.tensor(p + "ffn_gate.weight"), up: l.tensor(p + "ffn_up.weight"), down: l.tensor(p + "ffn_down.weight")}
+	} else {
+		ly.moe = l.moe(p)
+		if nShared > 0 {
+			ly.ffn = &ffnSpec{gate: l.tensor(p + "ffn_gate_shexp.weight"), up: l.tensor(p + "ffn_up_shexp.weight"), down: l.tensor(p + "ffn_down_shexp.weight")}
+		}
+	}
+	if ly.ffn != nil && l.err == nil {
+		g.ffnWidth = max(g.ffnWidth, ly.ffn.gate.Rows())
+	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Options configure a GPU executor (NewExecutor, NewGPTOSS, NewDeepSeek,
-// NewPhiMoE).
+// NewDeepSeek2, NewPhiMoE).
 type Options struct {
 	// ExpertsOnGPU uploads every expert. Otherwise the experts stay in host
 	// memory (the mapped file, page-locked) and the ones the router picks
@@ -42,7 +42,7 @@ type GPTOSSOptions = Options
 // in CPU memory (streamed per layer over PCIe from page-locked host
 // memory). It computes what the CPU runtime's graph of the architecture
 // computes, from the same loaded tensors. The architectures differ only in
-// how their layers are described (gptoss.go, deepseek.go, phimoe.go).
+// how their layers are described (gptoss.go, deepseek.go, deepseek2.go with mla.go, phimoe.go).
 type Executor struct {
 	b *Backend
 	m *runtime.Model
@@ -63,6 +63,8 @@ type Executor struct {
 	// already cached keep the rotation they were stored with, as on the CPU.
 	longFreq []float32
 	longFrom int
+	// mla: the MLA sizes of a model whose layers use latent attention.
+	mla mlaDims
 
 	stage      [3]*cuda.Buffer // gate, up, down staging (StagingExperts experts each)
 	stageBias  [3]*cuda.Buffer
@@ -103,6 +105,7 @@ type moeSpec struct {
 type layer struct {
 	attnNorm, ffnNorm normSpec
 	attn              GQA
+	mla               *mlaSpec // set: latent attention instead of attn
 	moe               *moeSpec // nil: a dense layer
 	ffn               *ffnSpec // dense FFN, or shared experts (added after the routed ones)
 }
@@ -117,13 +120,15 @@ func NewExecutor(m *runtime.Model, b *Backend, o Options) (*Executor, error) {
 		return NewDeepSeek(m, b, o)
 	case "phimoe":
 		return NewPhiMoE(m, b, o)
+	case "deepseek2":
+		return NewDeepSeek2(m, b, o)
 	}
-	return nil, fmt.Errorf("%s: no GPU executor for architecture %s (gpt-oss, deepseek and phimoe have one)", m.File.Path(), m.Arch)
+	return nil, fmt.Errorf("%s: no GPU executor for architecture %s (gpt-oss, deepseek, deepseek2 and phimoe have one)", m.File.Path(), m.Arch)
 }
 
 // HasExecutor reports whether NewExecutor runs architecture arch.
 func HasExecutor(arch string) bool {
-	return arch == "gpt-oss" || arch == "deepseek" || arch == "phimoe"
+	return arch == "gpt-oss" || arch == "deepseek" || arch == "deepseek2" || arch == "phimoe"
 }
 
 // moes lists the MoE layers' experts.
@@ -145,7 +150,16 @@ func (g *Executor) upload() error {
 	streamed := false
 	for i := range g.layers {
 		ly := &g.layers[i]
-		up = append(up, ly.attn.Q, ly.attn.K, ly.attn.V, ly.attn.O)
+		if a := ly.mla; a != nil {
+			up = append(up, a.kvA, a.kb, a.vb, a.o)
+			for _, t := range []*runtime.Tensor{a.q, a.qa, a.qb} {
+				if t != nil {
+					up = append(up, t)
+				}
+			}
+		} else {
+			up = append(up, ly.attn.Q, ly.attn.K, ly.attn.V, ly.attn.O)
+		}
 		if ly.ffn != nil {
 			up = append(up, ly.ffn.gate, ly.ffn.up, ly.ffn.down)
 		}
@@ -188,11 +202,14 @@ type Session struct {
 
 // NewSession allocates a GPU KV cache for maxCtx positions.
 func (g *Executor) NewSession(maxCtx int) (*Session, error) {
-	w := make([]int, g.nLayer)
-	for i := range w {
-		w[i] = g.nKV * g.hd
+	kw, vw := make([]int, g.nLayer), make([]int, g.nLayer)
+	for i := range kw {
+		kw[i], vw[i] = g.nKV*g.hd, g.nKV*g.hd
+		if g.layers[i].mla != nil { // latent rows, no values
+			kw[i], vw[i] = g.mla.rank+g.mla.rope, 0
+		}
 	}
-	c, err := g.b.NewKVCache(w, w, maxCtx)
+	c, err := g.b.NewKVCache(kw, vw, maxCtx)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +342,12 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 				la.InvFreq = g.longFreq
 				attn = &la
 			}
-			if err = b.attend(dx, dattn, dpos, n, s.pos, attn, s.c, l); err != nil {
+			if ly.mla != nil {
+				err = g.mlaAttend(ly.mla, dx, dattn, dpos, n, s.pos, s.c, l)
+			} else {
+				err = b.attend(dx, dattn, dpos, n, s.pos, attn, s.c, l)
+			}
+			if err != nil {
 				return
 			}
 			if err = k.Add(st, dh, dattn, dh, n*d, n*d); err != nil {
@@ -420,6 +442,18 @@ func (g *Executor) Reserve(n int) error {
 		a.get(scrFG, n*g.ffnWidth)
 		a.get(scrFU, n*g.ffnWidth)
 	}
+	if md := &g.mla; md.rank > 0 {
+		H, row := g.nHead, md.rank+md.rope
+		a.get(1, n*H*(md.nope+md.rope))
+		a.get(2, n*H*row)
+		a.get(scrLat, n*H*md.rank)
+		a.get(scrMO, n*H*md.dv)
+		for i := range g.layers {
+			if ly := g.layers[i].mla; ly != nil && ly.qa != nil {
+				a.get(scrQA, n*ly.qa.Rows())
+			}
+		}
+	}
 	if a.err != nil {
 		return fmt.Errorf("reserving scratch for %d tokens: %w", n, a.err)
 	}
@@ -430,6 +464,10 @@ func (g *Executor) Reserve(n int) error {
 			ly.attn.QB, ly.attn.KB, ly.attn.VB, ly.attn.OB, ly.attn.Sinks, ly.attn.InvFreq} {
 			vp.get(v)
 		}
+		if a := ly.mla; a != nil {
+			vp.get(a.qaNorm)
+			vp.get(a.kvNorm)
+		}
 		if mo := ly.moe; mo != nil {
 			for _, v := range [][]float32{mo.gateInpB, mo.expB[0], mo.expB[1], mo.expB[2]} {
 				vp.get(v)
@@ -437,6 +475,7 @@ func (g *Executor) Reserve(n int) error {
 		}
 	}
 	vp.get(g.longFreq)
+	vp.get(g.mla.invFreq)
 	vp.get(g.outNorm.w)
 	vp.get(g.outNorm.b)
 	vp.get(g.headB)

@@ -76,6 +76,11 @@ func TestGPTOSSExecutor(t *testing.T) { checkExecutor(t, "gpt-oss", mixedPlaceme
 // experts, softmax-then-top-k routing, adjacent-pair rope).
 func TestDeepSeekExecutor(t *testing.T) { checkExecutor(t, "deepseek-moe", mixedPlacement(1, 2)) }
 
+// TestDeepSeek2Executor: DeepSeek-V2-Lite (multi-head latent attention,
+// absorbed, with a latent GPU cache; YaRN; a dense first layer, shared
+// experts).
+func TestDeepSeek2Executor(t *testing.T) { checkExecutor(t, "deepseek-v2-lite", mixedPlacement(1, 2)) }
+
 // TestPhiMoEExecutor: Phi-3.5-MoE (LayerNorm with bias, biased attention
 // and head, LongRoPE short factors, sparsemixer routing).
 func TestPhiMoEExecutor(t *testing.T) { checkExecutor(t, "phimoe", mixedPlacement(0, 2)) }

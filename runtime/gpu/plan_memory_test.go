@@ -12,12 +12,12 @@ func roundPage(n uint64) uint64 { return (n + 2<<20 - 1) / (2 << 20) * (2 << 20)
 
 // TestPlannerModelsExecutorMemory checks the planner's gguftool-runtime
 // memory model (planner/runtime_memory.go) against what each GPU executor
-// (gpt-oss, deepseek, phimoe) really allocates for the same plan: the KV cache, the scratch
+// (gpt-oss, deepseek, deepseek2, phimoe) really allocates for the same plan: the KV cache, the scratch
 // slots a batch of ubatch tokens uses (each rounded to the driver's 2 MiB
 // pages, as the planner counts them), the staging area and the packed
 // vectors. A slot added to the executor without the planner fails here.
 func TestPlannerModelsExecutorMemory(t *testing.T) {
-	for _, family := range []string{"gpt-oss", "deepseek-moe", "phimoe"} {
+	for _, family := range []string{"gpt-oss", "deepseek-moe", "deepseek-v2-lite", "phimoe"} {
 		t.Run(family, func(t *testing.T) { checkExecutorMemory(t, family) })
 	}
 }
