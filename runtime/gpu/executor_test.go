@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/runtime"
 )
 
@@ -32,7 +33,13 @@ func mixedPlacement(firstMoE, last int) func(string) bool {
 // position and 8 greedy tokens with the CPU runtime.
 func checkExecutor(t *testing.T, family string, mixed func(string) bool) {
 	for _, ot := range []string{"f32", "q8_0"} {
-		f := convertFixture(t, family, ot)
+		checkExecutorFile(t, convertFixture(t, family, ot), family+" "+ot, mixed)
+	}
+}
+
+// checkExecutorFile is checkExecutor on one model file.
+func checkExecutorFile(t *testing.T, f *gguf.File, name string, mixed func(string) bool) {
+	{
 		cpu, err := runtime.Load(f, runtime.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -61,7 +68,7 @@ func checkExecutor(t *testing.T, family string, mixed func(string) bool) {
 					t.Fatal(err)
 				}
 			}
-			t.Log(compareRuns(t, fmt.Sprintf("%s %s executor mode %d", family, ot, mi), got, want, cpu.NVocab, 1e-4))
+			t.Log(compareRuns(t, fmt.Sprintf("%s executor mode %d", name, mi), got, want, cpu.NVocab, 1e-4))
 			s.Close()
 			g.Close()
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/planner"
 	"github.com/gguftool/gguftool/runtime"
 )
@@ -18,12 +19,13 @@ func roundPage(n uint64) uint64 { return (n + 2<<20 - 1) / (2 << 20) * (2 << 20)
 // vectors. A slot added to the executor without the planner fails here.
 func TestPlannerModelsExecutorMemory(t *testing.T) {
 	for _, family := range []string{"gpt-oss", "deepseek-moe", "deepseek-v2-lite", "phimoe"} {
-		t.Run(family, func(t *testing.T) { checkExecutorMemory(t, family) })
+		t.Run(family, func(t *testing.T) { checkExecutorMemory(t, convertFixture(t, family, "q8_0")) })
 	}
+	// DeepSeek-V2's full query path (q_a, its norm, q_b) adds a slot.
+	t.Run("deepseek2-qlora", func(t *testing.T) { checkExecutorMemory(t, qloraFile(t)) })
 }
 
-func checkExecutorMemory(t *testing.T, family string) {
-	f := convertFixture(t, family, "q8_0")
+func checkExecutorMemory(t *testing.T, f *gguf.File) {
 	const ub, ctx = 40, 100
 	for _, staging := range []int{0, 4} {
 		// The smallest budget: every expert stays in CPU memory.
