@@ -33,9 +33,6 @@ type Options struct {
 	GroupAbove int
 }
 
-// GPTOSSOptions is the gpt-oss executor's name for Options.
-type GPTOSSOptions = Options
-
 // Executor runs a whole MoE model on the GPU — attention with a
 // GPU-resident KV cache, norms, routers, dense and shared-expert FFNs and
 // the routed expert products — while the routed experts' weights may stay
@@ -72,12 +69,6 @@ type Executor struct {
 	hostData   map[*runtime.Tensor][]byte
 	registered [][]byte
 }
-
-// GPTOSS is the executor of a gpt-oss model.
-type GPTOSS = Executor
-
-// GPTOSSSession is a gpt-oss executor's sequence.
-type GPTOSSSession = Session
 
 // normSpec is a layer norm's weights: RMSNorm, or LayerNorm (mean
 // subtracted) with an optional bias.
