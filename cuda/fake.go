@@ -45,6 +45,12 @@ type Fake struct {
 	FailOn   map[string]driver.Result // make the named call (e.g. "cuMemAlloc") fail
 	Launches []Launch
 
+	// Strict makes launching a kernel without an emulation an error
+	// instead of a recorded no-op: where results are compared, a kernel
+	// that silently did nothing would otherwise show up only as wrong
+	// numbers far downstream.
+	Strict bool
+
 	current  int // current device, -1 when no context
 	retained map[int]int
 	allocs   map[DevicePtr][]byte
@@ -522,7 +528,12 @@ func (f *Fake) LaunchKernel(fn FunctionID, grid, block Dim3, shmem uint32, s Str
 	l := Launch{Name: name, Grid: grid, Block: block, SharedMem: shmem, Stream: s, Args: append([]uint64(nil), args...)}
 	f.Launches = append(f.Launches, l)
 	k := f.Kernels[name]
+	strict := f.Strict
 	f.mu.Unlock()
+	if k == nil && strict {
+		return &Error{Op: "cuLaunchKernel", Code: driver.ErrorLaunchFailed, Name: "CUDA_ERROR_LAUNCH_FAILED",
+			Message: "unspecified launch failure", Detail: name + ": the fake driver has no emulation for this kernel"}
+	}
 	if k != nil {
 		if err := k(f, l); err != nil {
 			return &Error{Op: "cuLaunchKernel", Code: driver.ErrorLaunchFailed, Name: "CUDA_ERROR_LAUNCH_FAILED", Message: "unspecified launch failure", Detail: name + ": " + err.Error()}

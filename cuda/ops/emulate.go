@@ -28,6 +28,20 @@ func Emulate(f *cuda.Fake) {
 	f.Kernels["router_f32"] = emulateRouter
 	f.Kernels["swiglu_f32"] = emulateGLU
 	f.Kernels["moe_sum_f32"] = emulateMoESum
+	f.Kernels["scale_f32"] = emulateScale
+	// Every kernel gguftool launches is emulated: a launch of one that is
+	// not is an error, not a silent no-op.
+	f.Strict = true
+}
+
+func emulateScale(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	n, s := i32(a[2]), math.Float32frombits(uint32(a[3]))
+	x, err := fakeFloats(f, cuda.DevicePtr(a[0]), n)
+	if err != nil {
+		return err
+	}
+	return putFloats(f, cuda.DevicePtr(a[1]), cputwin.Scale(x, s))
 }
 
 func emulateMatMulID(t cputwin.WeightType) cuda.FakeKernel {
