@@ -82,6 +82,9 @@ func loadDeepSeek(l *loader) (graph, error) {
 	hd := d / nHead
 	nRot := l.ropeDims(l.uOpt("rope.dimension_count", hd), hd)
 	l.heads(nHead, nKV)
+	if l.err != nil {
+		return nil, l.err // before the rope tables are sized by nRot
+	}
 	if st := l.strOpt("rope.scaling.type", "none"); st != "none" && st != "" {
 		return nil, fmt.Errorf("%s: deepseek rope scaling %q is not supported", l.f.Path(), st)
 	}

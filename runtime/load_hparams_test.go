@@ -33,6 +33,8 @@ func TestLoadRejectsAbsurdHyperparameters(t *testing.T) {
 		{"deepseek-v2-lite", "deepseek2.attention.head_count", 0},
 		{"gpt-oss", "gpt-oss.block_count", 1}, // layers 1 and 2 would be ignored
 		{"deepseek-moe", "deepseek.block_count", 2},
+		{"gpt-oss", "gpt-oss.block_count", 4294967295},        // used to loop over 4 billion layers
+		{"phimoe", "phimoe.rope.dimension_count", 4294967295}, // used to size rope tables by it
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			f := convertFixture(t, tc.family, "q8_0")

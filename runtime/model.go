@@ -90,12 +90,20 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 	l := &loader{f: f, md: md, arch: arch, m: m}
 	m.NEmbd = l.pos("embedding_length")
 	m.NLayer = l.pos("block_count")
+	last := -1
 	for i := range f.Tensors {
 		// A tensor of a later layer means block_count is wrong; running the
 		// first layers only would give plausible but wrong output.
-		if ly := f.Tensors[i].Layer(); ly >= m.NLayer && l.err == nil {
+		ly := f.Tensors[i].Layer()
+		if ly >= m.NLayer && l.err == nil {
 			l.fail("tensor %s is in layer %d, but metadata key %q is %d", f.Tensors[i].Name, ly, arch+".block_count", m.NLayer)
 		}
+		last = max(last, ly)
+	}
+	if last+1 < m.NLayer && l.err == nil {
+		// Checked here, not by each layer's missing tensors: a block_count of
+		// 4 billion would otherwise build 4 billion layers first.
+		l.fail("metadata key %q is %d, but the tensors stop at layer %d", arch+".block_count", m.NLayer, last)
 	}
 	m.ContextLength = l.uOpt("context_length", 4096)
 	if emb := l.tensor("token_embd.weight", m.NEmbd, -1); emb != nil {

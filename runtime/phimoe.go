@@ -45,6 +45,9 @@ func loadPhiMoE(l *loader) (graph, error) {
 	hd := d / nHead
 	nRot := l.ropeDims(l.uOpt("rope.dimension_count", hd), hd)
 	l.heads(nHead, nKV)
+	if l.err != nil {
+		return nil, l.err // before the rope tables are sized by nRot
+	}
 	base := l.flOpt("rope.freq_base", 10000)
 	g := &phimoe{m: m, origCtx: l.uOpt("rope.scaling.original_context_length", m.ContextLength)}
 	shortF := l.optVec("rope_factors_short.weight", nRot/2)
