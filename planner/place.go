@@ -291,6 +291,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		}
 	} else {
 		if err := o.Profile.checkIfSet(hp.Layers, hp.Experts); err != nil {
+			if o.ProfilePath != "" {
+				err = fmt.Errorf("%s: %w", o.ProfilePath, err)
+			}
 			return nil, err
 		}
 		if o.Profile == nil {
