@@ -35,6 +35,9 @@ runs --reps times after one warm-up; the result is mean ± standard deviation in
 It also measures this machine's memory read bandwidth and reports decode speed as a
 fraction of the bound: weight bytes one token reads (every tensor, one embedding row, and
 expert_used_count experts of each expert tensor) ÷ bandwidth.`,
+		Example: `  gguftool bench model.gguf                      # pp512 and tg128, 5 reps
+  gguftool bench model.gguf -p 64 -n 16 -r 3 --json > bench.json
+  gguftool bench model.gguf --vram 4GiB           # the same tests on the GPU under a plan`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBench(cmd, args[0], o) },
 	}
@@ -105,8 +108,11 @@ func cpuName() string {
 }
 
 func runBench(cmd *cobra.Command, path string, o *benchOptions) error {
-	if o.pp < 0 || o.tg < 0 || o.reps < 1 || o.threads < 0 || o.pp+o.tg == 0 {
-		return usageError("-p and -n must be ≥ 0 (not both 0), --reps ≥ 1")
+	if o.pp < 0 || o.tg < 0 || o.pp+o.tg == 0 {
+		return usageError("-p and -n must be ≥ 0 and not both 0")
+	}
+	if o.reps < 1 || o.threads < 0 {
+		return usageError("--reps must be ≥ 1 and --threads ≥ 0")
 	}
 	if o.gpu.plan != "" || o.gpu.vram != "" {
 		return runBenchGPU(cmd, path, o)

@@ -6,7 +6,7 @@
 //	0  success
 //	1  error: bad input, failed check, I/O error
 //	2  usage error: unknown command or flag, missing argument
-//	3  infeasible: the model does not fit the given budget (plan, run --vram)
+//	3  infeasible: the model does not fit the given budget (plan, run/bench --vram, demo)
 //	130 interrupted (SIGINT/SIGTERM); partial outputs are removed
 package main
 

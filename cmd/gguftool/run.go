@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -19,6 +20,10 @@ import (
 )
 
 func init() { register(newRunCmd) }
+
+// maxContext bounds --ctx: the KV cache is allocated for the whole context
+// up front, and no supported model is trained beyond 163,840 tokens.
+const maxContext = 1 << 22
 
 // runOptions are the flags of `gguftool run`.
 type runOptions struct {
@@ -57,6 +62,10 @@ greedy. --json prints one object at the end with exact token counts and measured
 (docs/cuda.md): --validate also runs the prompt on the CPU runtime and reports top-1 agreement
 and the largest logit difference, --reps N repeats the run (mean ± sd); --json adds planned and
 measured VRAM. Without a GPU such a run exits 1 saying why, or runs on the CPU with --cpu-fallback.`,
+		Example: `  gguftool run model.gguf -p "Why is the sky blue?" --chat -n 128
+  gguftool run model.gguf --tokens 36,87,581 --temp 0 -n 12 --logits-out logits.npy
+  gguftool run model.gguf --vram 4GiB --ctx 4096 -p "Hello" --validate --json
+  gguftool run model.gguf --plan plan.json -p "Hello" --reps 5 --json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, args[0], o) },
 	}
@@ -129,8 +138,14 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 	if o.chat && o.tokens != "" {
 		return usageError("--chat needs -p TEXT, not --tokens")
 	}
-	if o.nPredict < 0 || o.temp < 0 || o.topP <= 0 || o.topK < 0 || o.threads < 0 {
-		return usageError("-n, --temp, --top-k and --threads must be ≥ 0 and --top-p > 0")
+	if o.nPredict < 0 || !(o.temp >= 0) || math.IsInf(o.temp, 0) || o.topK < 0 || o.threads < 0 {
+		return usageError("-n, --top-k and --threads must be ≥ 0 and --temp a finite number ≥ 0")
+	}
+	if !(o.topP > 0 && o.topP <= 1) {
+		return usageError("--top-p must be in (0, 1], got %v", o.topP)
+	}
+	if o.ctx < 0 || o.ctx > maxContext {
+		return usageError("--ctx must be between 0 (prompt + n-predict) and %d tokens, got %d", maxContext, o.ctx)
 	}
 	// Refuse existing outputs before spending time on the model.
 	for _, out := range []string{o.logitsOut, o.profileOut} {
