@@ -18,9 +18,10 @@ test: ## run all tests (the README's test command)
 vet: ## go vet
 	$(GO) vet $(PKGS)
 
-# Not in CI yet: cuda/ and runtime/gpu still have findings (unused test helpers).
-lint: ## staticcheck (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)
+# Also with -tags cuda: the GPU tests use helpers the plain build does not see.
+lint: ## staticcheck (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2), plain and -tags cuda
 	staticcheck $(PKGS)
+	staticcheck -tags cuda $(PKGS)
 
 check: vet test ## vet and test
 

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
@@ -509,3 +510,5 @@ func TestMatVecBandwidthGPU(t *testing.T) {
 		fmt.Printf("GPUBW matvec_%-6s %dx%d: %.3f ms, %.0f GB/s of weights\n", wt, nOut, nIn, per, float64(len(w))/per/1e6)
 	}
 }
+
+func ptrOf(x []float32) unsafe.Pointer { return unsafe.Pointer(&x[0]) }

@@ -67,3 +67,5 @@ func init() {
 		return b
 	}
 }
+
+var families = []string{"gpt-oss", "phimoe", "deepseek-moe", "deepseek-v2-lite"}

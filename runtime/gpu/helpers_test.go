@@ -14,8 +14,6 @@ import (
 	"github.com/gguftool/gguftool/runtime"
 )
 
-var families = []string{"gpt-oss", "phimoe", "deepseek-moe", "deepseek-v2-lite"}
-
 // promptIDs is a fixed prompt inside every fixture's vocabulary.
 var promptIDs = []int32{1, 17, 230, 5, 99, 64, 12, 7, 301, 45, 2, 88}
 

@@ -1,5 +1,0 @@
-package ops
-
-import "unsafe"
-
-func ptrOf(x []float32) unsafe.Pointer { return unsafe.Pointer(&x[0]) }
