@@ -10,22 +10,9 @@ import (
 // emulatedKernels loads the kernels on a fake driver that runs their CPU twins.
 func emulatedKernels(t *testing.T) (*cuda.Fake, *Kernels, *cuda.Context) {
 	t.Helper()
-	f := cuda.NewFake()
+	f, k := fakeKernels(t)
 	Emulate(f)
-	d, err := cuda.New(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, err := d.Context(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ctx.Close() })
-	k, err := Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f, k, ctx
+	return f, k, k.ctx
 }
 
 // TestEmulatedScale runs scale_f32 on the fake driver through its CPU twin.

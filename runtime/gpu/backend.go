@@ -56,6 +56,11 @@ func New(ordinal int) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newOn(d, ordinal)
+}
+
+// newOn makes the backend of GPU ordinal of driver d (real or fake).
+func newOn(d *cuda.Driver, ordinal int) (*Backend, error) {
 	ctx, err := d.Context(ordinal)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/ops"
 	"github.com/gguftool/gguftool/planner"
-	"github.com/gguftool/gguftool/runtime"
 )
 
 // FakeEnv names the environment variable that makes Open use the fake
@@ -39,21 +38,7 @@ func Open(ordinal int) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := d.Context(ordinal)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ops.Load(ctx)
-	if err != nil {
-		ctx.Close()
-		return nil, err
-	}
-	b, err := NewWithKernels(runtime.Device{Kind: runtime.CUDA, Index: ordinal}, ctx, k)
-	if err != nil {
-		k.Close()
-		ctx.Close()
-	}
-	return b, err
+	return newOn(d, ordinal)
 }
 
 // MemInfo is the device's free and total memory now (cuMemGetInfo): the
