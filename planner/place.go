@@ -83,7 +83,7 @@ func (e *InfeasibleError) Dominant() string {
 				big = k
 			}
 		}
-		return fmt.Sprintf("non-expert weights dominate (%s, largest: %s); a smaller context barely helps — quantize the output and attention tensors (e.g. Q8_0)", FormatSize(w), big)
+		return fmt.Sprintf("non-expert weights dominate (%s, largest: %s); a smaller context barely helps — quantize the output and attention tensors to fewer bits (gguftool quantize --dense Q8_0 from F16/BF16, --dense Q4_K from Q8_0)", FormatSize(w), big)
 	case e.KV:
 		return fmt.Sprintf("the KV cache dominates (%s); lower --ctx or use --cache-type q8_0", FormatSize(e.KV))
 	case e.Compute:
