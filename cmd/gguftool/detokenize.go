@@ -36,9 +36,12 @@ are printed as their text unless --skip-special.`,
 			if err != nil {
 				return err
 			}
+			// An id past the end is well-formed input that this model
+			// cannot decode: an error about the model (exit 1), as in run
+			// --tokens, not a usage error.
 			for _, id := range ids {
-				if id < 0 || int(id) >= tok.VocabSize() {
-					return usageError("token id %d is outside the vocabulary of %s (%d tokens)", id, args[0], tok.VocabSize())
+				if int(id) >= tok.VocabSize() {
+					return fmt.Errorf("token id %d is outside the vocabulary of %s (%d tokens)", id, args[0], tok.VocabSize())
 				}
 			}
 			if opts.skipSpecial {
@@ -78,6 +81,10 @@ func parseIDs(s string) ([]int32, error) {
 		v, err := strconv.ParseInt(f, 10, 32)
 		if err != nil {
 			return nil, usageError("token id %q is not an integer", f)
+		}
+		if v < 0 {
+			// No model has negative ids: bad usage whatever the model.
+			return nil, usageError("token id %q is negative", f)
 		}
 		ids[i] = int32(v)
 	}

@@ -163,7 +163,7 @@ func TestTokenizeErrors(t *testing.T) {
 		{[]string{"tokenize", "/nonexistent.gguf", "x"}, exitError, "nonexistent"},
 		{[]string{"tokenize", path, "--file", "/nonexistent.txt"}, exitError, "nonexistent.txt"},
 		{[]string{"detokenize", path, "1,x"}, exitUsage, `"x" is not an integer`},
-		{[]string{"detokenize", path, "99999"}, exitUsage, "outside the vocabulary"},
+		{[]string{"detokenize", path, "99999"}, exitError, "outside the vocabulary"},
 		{[]string{"detokenize", path}, exitUsage, "requires at least 2"},
 		{[]string{"tokenize", filepath.Join(quantDir, "model-f32.gguf"), "x"}, exitError, "byte-level"},
 	} {
