@@ -168,6 +168,12 @@ func OpenSafetensors(path string) (*SafetensorsFile, error) {
 		return nil, fmt.Errorf("%s: reading header: %w", path, err)
 	}
 	tensors, meta, err := parseHeader(hdr, st.Size()-8-int64(n))
+	var short *uncoveredTailError
+	if errors.As(err, &short) {
+		end := 8 + int64(n) + short.covered
+		return nil, fmt.Errorf("%s: the tensors end at byte %d of the file, which has %d bytes: %d trailing bytes that no tensor describes (HF safetensors refuses such a file: MetadataIncompleteBuffer)",
+			path, end, st.Size(), st.Size()-end)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -245,7 +251,10 @@ func parseHeader(hdr []byte, dataSize int64) ([]*Tensor, map[string]string, erro
 	if dec.More() {
 		return nil, nil, errors.New("safetensors header: data after the JSON object")
 	}
-	// No two tensors may share bytes.
+	// The tensors tile the data buffer exactly, as HF safetensors demands
+	// (InvalidOffset, MetadataIncompleteBuffer): no two share bytes, and
+	// no byte is left undescribed, so a file with a gap or trailing bytes
+	// (a bad concatenation, a broken writer) is refused, not half-read.
 	byOffset := append([]*Tensor(nil), tensors...)
 	sort.Slice(byOffset, func(i, j int) bool {
 		if byOffset[i].begin != byOffset[j].begin {
@@ -253,14 +262,35 @@ func parseHeader(hdr []byte, dataSize int64) ([]*Tensor, map[string]string, erro
 		}
 		return byOffset[i].end < byOffset[j].end
 	})
-	for i := 1; i < len(byOffset); i++ {
-		a, b := byOffset[i-1], byOffset[i]
-		if b.begin < a.end {
-			return nil, nil, fmt.Errorf("safetensors header: tensors %q [%d, %d) and %q [%d, %d) overlap", a.Name, a.begin, a.end, b.Name, b.begin, b.end)
+	var covered int64
+	for i, b := range byOffset {
+		if i == 0 && b.begin > 0 {
+			return nil, nil, fmt.Errorf("safetensors header: the first tensor %q begins at data byte %d, not 0: bytes no tensor describes", b.Name, b.begin)
 		}
+		if i > 0 {
+			a := byOffset[i-1]
+			if b.begin < a.end {
+				return nil, nil, fmt.Errorf("safetensors header: tensors %q [%d, %d) and %q [%d, %d) overlap", a.Name, a.begin, a.end, b.Name, b.begin, b.end)
+			}
+			if b.begin > a.end {
+				return nil, nil, fmt.Errorf("safetensors header: tensor %q ends at data byte %d but the next one, %q, begins at %d: bytes no tensor describes", a.Name, a.end, b.Name, b.begin)
+			}
+		}
+		covered = b.end
+	}
+	if covered != dataSize {
+		return nil, nil, &uncoveredTailError{covered: covered, size: dataSize}
 	}
 	sort.Slice(tensors, func(i, j int) bool { return tensors[i].Name < tensors[j].Name })
 	return tensors, meta, nil
+}
+
+// uncoveredTailError says the tensors end before the data buffer does;
+// OpenSafetensors restates it in file offsets.
+type uncoveredTailError struct{ covered, size int64 }
+
+func (e *uncoveredTailError) Error() string {
+	return fmt.Sprintf("safetensors header: the tensors cover %d of the %d data bytes: %d trailing bytes that no tensor describes", e.covered, e.size, e.size-e.covered)
 }
 
 func checkEntry(name string, e headerEntry, dataSize int64) (*Tensor, error) {

@@ -3,6 +3,7 @@ package convert
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -124,6 +125,40 @@ func TestSafetensorsHeaderErrors(t *testing.T) {
 			}
 		})
 	}
+	// HF safetensors (MetadataIncompleteBuffer, InvalidOffset) refuses a
+	// data buffer that its tensors do not cover exactly.
+	one := `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`
+	for _, c := range []struct {
+		name, header string
+		data         []byte
+		want         []string
+	}{
+		{"trailing bytes", one, make([]byte, 7), []string{fmt.Sprintf("tensors end at byte %d of the file, which has %d bytes: 3 trailing", 8+len(one)+4, 8+len(one)+7)}},
+		{"no tensors, some data", `{}`, make([]byte, 4), []string{"tensors end at byte 10 of the file, which has 14 bytes"}},
+		{"gap", `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}`, make([]byte, 12), []string{`"a" ends at data byte 4`, `"b", begins at 8`}},
+		{"gap at the start", `{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8), []string{`"a" begins at data byte 4`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := rawFile(t, c.header, c.data)
+			f, err := OpenSafetensors(p)
+			if err == nil {
+				f.Close()
+				t.Fatalf("no error, want one containing %q", c.want)
+			}
+			for _, w := range append(c.want, p) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q: want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+	// Exactly covered, out of order and with an empty tensor: fine.
+	if f, err := OpenSafetensors(rawFile(t, `{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 8))); err != nil {
+		t.Errorf("exactly covered buffer: %v", err)
+	} else {
+		f.Close()
+	}
+
 	// Header length beyond the file and beyond the limit.
 	dir := t.TempDir()
 	for name, n := range map[string]uint64{"long": 1000, "huge": MaxHeaderSize + 1} {
@@ -147,7 +182,7 @@ func TestSafetensorsHeaderErrors(t *testing.T) {
 func FuzzParseHeader(f *testing.F) {
 	f.Add([]byte(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`), int64(8))
 	f.Add([]byte(`{"__metadata__":{"k":"v"},"b":{"dtype":"BF16","shape":[2,2],"data_offsets":[8,16]},"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}`), int64(16))
-	f.Add([]byte(`{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}}`), int64(4))
+	f.Add([]byte(`{"a":{"dtype":"F4","shape":[4],"data_offsets":[0,2]}}`), int64(2))
 	f.Add([]byte(`{}`), int64(0))
 	f.Fuzz(func(t *testing.T, hdr []byte, size int64) {
 		if size < 0 {
@@ -166,9 +201,12 @@ func FuzzParseHeader(f *testing.F) {
 			if bits := x.NumElements() * int64(dtypeBits[x.DType]); bits/8 != x.end-x.begin {
 				t.Fatalf("tensor %q: %d bits for %d bytes", x.Name, bits, x.end-x.begin)
 			}
-			if i > 0 && x.begin < sorted[i-1].end {
-				t.Fatalf("overlap accepted")
+			if i > 0 && x.begin != sorted[i-1].end || i == 0 && x.begin != 0 {
+				t.Fatalf("tensor %q begins at %d: overlap or gap accepted", x.Name, x.begin)
 			}
+		}
+		if covered := int64(0); len(sorted) > 0 && sorted[len(sorted)-1].end != size || len(sorted) == 0 && size != covered {
+			t.Fatalf("data buffer of %d bytes not exactly covered", size)
 		}
 	})
 }

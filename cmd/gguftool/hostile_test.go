@@ -176,6 +176,10 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	shard := filepath.Join(d, "model-00001-of-00002.safetensors")
 	b, _ := os.ReadFile(shard)
 	os.WriteFile(shard, b[:len(b)/2], 0o644)
+	d = copyCheckpoint(t, e.dir, "ckpt-tailshard", nil)
+	shard = filepath.Join(d, "model-00002-of-00002.safetensors")
+	b, _ = os.ReadFile(shard)
+	os.WriteFile(shard, append(b, "junk"...), 0o644)
 	d = copyCheckpoint(t, e.dir, "ckpt-badtok", nil)
 	os.WriteFile(filepath.Join(d, "tokenizer.json"), []byte(`{"model": {"type": "BPE", "vocab": 5`), 0o644)
 	return e
@@ -246,6 +250,7 @@ func TestHostileInputs(t *testing.T) {
 		{"convert experts_per_tok > experts", []string{"convert", e.p("ckpt-used99"), "-o", e.p("c.gguf")}, exitError, "expert_used_count is 99", e.p("c.gguf")},
 		{"convert missing shard", []string{"convert", e.p("ckpt-noshard"), "-o", e.p("c.gguf")}, exitError, "model-00002-of-00002.safetensors", e.p("c.gguf")},
 		{"convert truncated shard", []string{"convert", e.p("ckpt-cutshard"), "-o", e.p("c.gguf")}, exitError, "model-00001-of-00002.safetensors", e.p("c.gguf")},
+		{"convert shard with trailing bytes", []string{"convert", e.p("ckpt-tailshard"), "-o", e.p("c.gguf")}, exitError, "model-00002-of-00002.safetensors: the tensors end at byte", e.p("c.gguf")},
 		{"convert broken tokenizer.json", []string{"convert", e.p("ckpt-badtok"), "-o", e.p("c.gguf")}, exitError, "tokenizer.json", e.p("c.gguf")},
 		{"convert bad outtype", []string{"convert", e.p("ckpt"), "-o", e.p("c.gguf"), "--outtype", "q4_0"}, exitUsage, `--outtype "q4_0"`, e.p("c.gguf")},
 		{"convert negative threads", []string{"convert", e.p("ckpt"), "-o", e.p("c.gguf"), "-t", "-1"}, exitUsage, "--threads", e.p("c.gguf")},
