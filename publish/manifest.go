@@ -56,24 +56,46 @@ type SumEntry struct {
 	SHA256 string
 }
 
-// parseSums reads SHA256SUMS; malformed lines are errors naming the line.
-func parseSums(data []byte) ([]SumEntry, error) {
+// badSumLine is a SHA256SUMS line parseSums could not read.
+type badSumLine struct {
+	Line int
+	Msg  string // what is wrong, naming the line
+	Name string // the file the line seems to be about ("" unknown)
+}
+
+// parseSums reads SHA256SUMS. A malformed line does not stop it: the good
+// lines are still returned, so that one bad line is reported as itself
+// rather than as every file it would have listed going unchecked.
+func parseSums(data []byte) ([]SumEntry, []badSumLine) {
 	var out []SumEntry
+	var bad []badSumLine
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		m := sumLine.FindStringSubmatch(line)
 		if m == nil {
-			return nil, fmt.Errorf("SHA256SUMS line %d: expected '<sha256>  <file>', got %q", n, line)
+			// Guess the file from the last field (sha256sum's layout), so
+			// that verify does not also call it unlisted.
+			var name string
+			if f := strings.Fields(line); len(f) > 1 {
+				name = strings.TrimPrefix(f[len(f)-1], "*")
+			}
+			bad = append(bad, badSumLine{n, fmt.Sprintf("line %d: expected '<sha256>  <file>', got %q", n, line), name})
+			continue
 		}
 		name := m[2]
 		if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-			return nil, fmt.Errorf("SHA256SUMS line %d: %q is not a file of the release folder", n, name)
+			bad = append(bad, badSumLine{n, fmt.Sprintf("line %d: %q is not a file of the release folder", n, name), ""})
+			continue
 		}
 		out = append(out, SumEntry{Name: name, SHA256: strings.ToLower(m[1])})
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		bad = append(bad, badSumLine{n, fmt.Sprintf("line %d: %v", n, err), ""})
+	}
+	return out, bad
 }

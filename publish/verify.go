@@ -60,10 +60,22 @@ func Verify(ctx context.Context, dir string) (*VerifyReport, error) {
 
 	// SHA256SUMS: the list of model files and their hashes.
 	var sums []SumEntry
+	sumsRead := false
+	// Files a malformed line seems to be about: that line is their
+	// problem, so they are not also reported as unlisted.
+	badLine := map[string]bool{}
 	if data, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS")); err != nil {
 		r.add("SHA256SUMS", "cannot read: %v", errors.Unwrap(err))
-	} else if sums, err = parseSums(data); err != nil {
-		r.add("SHA256SUMS", "%v", err)
+	} else {
+		sumsRead = true
+		var bad []badSumLine
+		sums, bad = parseSums(data)
+		for _, b := range bad {
+			r.add("SHA256SUMS", "%s", b.Msg)
+			if b.Name != "" {
+				badLine[b.Name] = true
+			}
+		}
 	}
 	listed := map[string]string{}
 	for _, s := range sums {
@@ -97,7 +109,7 @@ func Verify(ctx context.Context, dir string) (*VerifyReport, error) {
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".gguf") {
 			ggufs = append(ggufs, e.Name())
-			if _, ok := listed[e.Name()]; !ok && sums != nil {
+			if _, ok := listed[e.Name()]; !ok && sumsRead && !badLine[e.Name()] {
 				r.add(e.Name(), "GGUF file not listed in SHA256SUMS")
 			}
 		}
@@ -107,6 +119,34 @@ func Verify(ctx context.Context, dir string) (*VerifyReport, error) {
 	for _, set := range modelSets(ggufs) {
 		r.Models++
 		verifyModel(r, dir, set)
+	}
+
+	// The tables are checked against the files themselves, so a file that
+	// SHA256SUMS failed to list (or a SHA256SUMS that is unreadable) is
+	// still compared, and "missing" means missing.
+	fileOf := func(name string) (actual, bool, error) {
+		if a, ok := got[name]; ok {
+			return a, true, nil
+		}
+		if !validFileName(name) {
+			return actual{}, false, nil
+		}
+		sha, size, err := hashFile(ctx, filepath.Join(dir, name))
+		if err != nil {
+			if ctx.Err() != nil {
+				return actual{}, false, ctx.Err()
+			}
+			return actual{}, false, nil
+		}
+		got[name] = actual{sha, size}
+		return got[name], true, nil
+	}
+	// A table listing a file SHA256SUMS does not: a problem unless
+	// SHA256SUMS itself is already reported unreadable or broken there.
+	checkListed := func(table, name string) {
+		if _, ok := listed[name]; !ok && sumsRead && !badLine[name] {
+			r.add(table, "lists %s, which SHA256SUMS does not", name)
+		}
 	}
 
 	// manifest.json agrees with the files.
@@ -128,7 +168,14 @@ func Verify(ctx context.Context, dir string) (*VerifyReport, error) {
 			for _, f := range mod.Files {
 				manFiles[f.Name] = f
 				manQuant[f.Name] = mod.Quantization
-				checkEntry(r, "manifest.json", f.Name, f.SHA256, f.Size, got[f.Name].sha, got[f.Name].size, got[f.Name].sha != "")
+				a, ok, err := fileOf(f.Name)
+				if err != nil {
+					return nil, err
+				}
+				checkEntry(r, "manifest.json", f.Name, f.SHA256, f.Size, a.sha, a.size, ok)
+				if ok {
+					checkListed("manifest.json", f.Name)
+				}
 			}
 		}
 		for name := range listed {
@@ -155,8 +202,14 @@ func Verify(ctx context.Context, dir string) (*VerifyReport, error) {
 			r.add("README.md", "file table lists %s twice", row.Name)
 		}
 		inCard[row.Name] = true
-		a, ok := got[row.Name]
+		a, ok, err := fileOf(row.Name)
+		if err != nil {
+			return nil, err
+		}
 		checkEntry(r, "README.md", row.Name, row.SHA256, row.Size, a.sha, a.size, ok)
+		if ok {
+			checkListed("README.md", row.Name)
+		}
 		if q, ok := manQuant[row.Name]; ok && q != row.Quantization {
 			r.add("README.md", "file table says %s is %s, manifest.json says %s", row.Name, row.Quantization, q)
 		}
@@ -174,7 +227,7 @@ func Verify(ctx context.Context, dir string) (*VerifyReport, error) {
 // the file itself.
 func checkEntry(r *VerifyReport, table, name, sha string, size int64, gotSHA string, gotSize int64, hashed bool) {
 	if !hashed {
-		r.add(table, "lists %s, which is missing or not in SHA256SUMS", name)
+		r.add(table, "lists %s, which is missing", name)
 		return
 	}
 	if !strings.EqualFold(sha, gotSHA) {
@@ -321,4 +374,10 @@ func parseCardFiles(card string) ([]cardRow, error) {
 		return nil, fmt.Errorf("file table is empty")
 	}
 	return rows, nil
+}
+
+// validFileName reports whether name, read from a table of the release, is
+// a plain file name of the folder (never a path out of it).
+func validFileName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
 }

@@ -122,6 +122,54 @@ func TestVerifyManifestAndSums(t *testing.T) {
 
 	problems = tampered(t, func(dir string, m *Manifest) { os.Remove(filepath.Join(dir, "SHA256SUMS")) })
 	expectProblem(t, problems, "SHA256SUMS", "cannot read")
+	if len(problems) != 1 {
+		t.Errorf("a missing SHA256SUMS should be the only problem, got:\n%v", problems)
+	}
+}
+
+// TestVerifyBadSumsLine: one malformed SHA256SUMS line is reported as such,
+// once, and the rest of the list and the other files are still checked;
+// it does not cascade into "missing" or "not listed" problems about files
+// that are present and fine.
+func TestVerifyBadSumsLine(t *testing.T) {
+	var bad string
+	problems := tampered(t, func(dir string, m *Manifest) {
+		bad = m.Models[1].Files[1].Name
+		rewrite(t, filepath.Join(dir, "SHA256SUMS"), func(s string) string {
+			sha := m.Models[1].Files[1].SHA256
+			return strings.Replace(s, sha+"  ", sha[:60]+"  ", 1) // a truncated hash
+		})
+	})
+	expectProblem(t, problems, "SHA256SUMS", "line 4: expected '<sha256>  <file>'")
+	expectProblem(t, problems, "SHA256SUMS", bad)
+	if len(problems) != 1 {
+		t.Errorf("one bad line should be one problem, got:\n%v", problems)
+	}
+
+	// The lines after a bad one are still checked, and so is the file the
+	// bad line was about (against manifest.json and the card).
+	problems = tampered(t, func(dir string, m *Manifest) {
+		rewrite(t, filepath.Join(dir, "SHA256SUMS"), func(s string) string {
+			return "garbage\n" + strings.Replace(s, m.Models[1].Files[2].SHA256, strings.Repeat("f", 64), 1)
+		})
+		path := filepath.Join(dir, m.Models[0].Files[0].Name)
+		b, _ := os.ReadFile(path)
+		rewrite(t, filepath.Join(dir, "SHA256SUMS"), func(s string) string {
+			return strings.Replace(s, m.Models[0].Files[0].SHA256+"  ", "x  ", 1)
+		})
+		b[len(b)-100] ^= 1
+		os.WriteFile(path, b, 0o644)
+	})
+	expectProblem(t, problems, "SHA256SUMS", `line 1: expected '<sha256>  <file>', got "garbage"`)
+	expectProblem(t, problems, "SHA256SUMS", "line 2: expected")
+	expectProblem(t, problems, "presets-MXFP4_MOE-00003-of-00003.gguf", "SHA256SUMS says "+strings.Repeat("f", 64))
+	expectProblem(t, problems, "manifest.json", "presets-Q4_K_M-00001-of-00002.gguf has sha256")
+	expectProblem(t, problems, "README.md", "presets-Q4_K_M-00001-of-00002.gguf has sha256")
+	for _, p := range problems {
+		if strings.Contains(p.Msg, "missing") || strings.Contains(p.Msg, "not listed") || strings.Contains(p.Msg, "does not list") {
+			t.Errorf("cascading problem: %v", p)
+		}
+	}
 }
 
 // TestVerifyShardKeys: a shard whose split keys lie is caught even when the

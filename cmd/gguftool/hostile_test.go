@@ -353,3 +353,35 @@ func TestHostileInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyBadSumsLineCLI: one malformed SHA256SUMS line in a release is
+// one problem naming the line, not a cascade of "missing" files.
+func TestVerifyBadSumsLineCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("publishes a release")
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.gguf")
+	if _, errOut, code := runCLI(t, "synth", "--preset", "tiny-gpt-oss", "-o", model); code != exitOK {
+		t.Fatalf("synth: exit %d: %s", code, errOut)
+	}
+	rel := filepath.Join(dir, "rel")
+	if _, errOut, code := runCLI(t, "publish", model, "-o", rel); code != exitOK {
+		t.Fatalf("publish: exit %d: %s", code, errOut)
+	}
+	sums := filepath.Join(rel, "SHA256SUMS")
+	b, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sums, append([]byte("0123 m.gguf\n"), b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, "verify", rel)
+	if code != exitError {
+		t.Fatalf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, exitError, out, errOut)
+	}
+	if !strings.Contains(out, `SHA256SUMS: line 1: expected '<sha256>  <file>', got "0123 m.gguf"`) || !strings.Contains(errOut, "1 problem(s)") {
+		t.Errorf("want the one bad line reported; stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
