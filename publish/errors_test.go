@@ -42,16 +42,35 @@ func TestPublishErrors(t *testing.T) {
 		{"source without config", Options{Models: []string{model}, Source: t.TempDir()}, "config.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.opts.OutDir = filepath.Join(t.TempDir(), "sub", "release")
+			tc.opts.OutDir = filepath.Join(t.TempDir(), "release")
 			_, err := Publish(context.Background(), tc.opts)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
 			assertNothingLeft(t, tc.opts.OutDir)
-			if _, err := os.Stat(filepath.Dir(tc.opts.OutDir)); err == nil {
-				t.Errorf("parent folder %s created by a failed publish", filepath.Dir(tc.opts.OutDir))
-			}
 		})
+	}
+}
+
+// TestPublishMissingParent: like every other command's output, the release
+// folder is created only in an existing folder; a missing parent is
+// refused, not created.
+func TestPublishMissingParent(t *testing.T) {
+	model := fixtures + "/quant/presets-Q4_K_M.gguf"
+	base := t.TempDir()
+	out := filepath.Join(base, "a", "b", "release")
+	_, err := Publish(context.Background(), Options{Models: []string{model}, OutDir: out})
+	if err == nil || !strings.Contains(err.Error(), out+": directory "+filepath.Join(base, "a", "b")+" does not exist") {
+		t.Fatalf("got %v, want a missing-directory error naming the folder and its parent", err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "a")); err == nil {
+		t.Errorf("publish created %s", filepath.Join(base, "a"))
+	}
+	file := filepath.Join(base, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	_, err = Publish(context.Background(), Options{Models: []string{model}, OutDir: filepath.Join(file, "release")})
+	if err == nil || !strings.Contains(err.Error(), file+" is not a directory") {
+		t.Fatalf("parent is a file: got %v", err)
 	}
 }
 

@@ -298,6 +298,18 @@ func inside(path, dir string) bool {
 // checkOutDir refuses a destination that is a file, or a non-empty folder
 // without force.
 func checkOutDir(dir string, force bool) error {
+	// Like every other output (internal/atomicfile), the folder is created
+	// only in a parent that exists: a typo in -o is refused, not turned
+	// into a tree of new folders.
+	parent := filepath.Dir(dir)
+	if pst, err := os.Stat(parent); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: directory %s does not exist", dir, parent)
+		}
+		return fmt.Errorf("%s: %w", dir, err)
+	} else if !pst.IsDir() {
+		return fmt.Errorf("%s: %s is not a directory", dir, parent)
+	}
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -337,33 +349,15 @@ func isRelease(dir string) bool {
 }
 
 // makeTempDir creates the hidden folder the release is built in, next to
-// dir (same filesystem, so the final rename is atomic), creating dir's
-// parent folders if needed. cleanup removes the temporary folder and the
-// parents it created.
+// dir (same filesystem, so the final rename is atomic); checkOutDir has
+// made sure dir's parent exists. cleanup removes the temporary folder.
 func makeTempDir(dir string) (tmp string, cleanup func(), err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", nil, err
 	}
-	parent := filepath.Dir(abs)
-	var created []string
-	for p := parent; ; p = filepath.Dir(p) {
-		if _, err := os.Stat(p); err == nil || p == filepath.Dir(p) {
-			break
-		}
-		created = append(created, p)
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", nil, err
-	}
-	removeParents := func() {
-		for _, p := range created { // innermost first; only empty ones go
-			os.Remove(p)
-		}
-	}
-	tmp, err = os.MkdirTemp(parent, "."+filepath.Base(abs)+".publish-tmp-*")
+	tmp, err = os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".publish-tmp-*")
 	if err != nil {
-		removeParents()
 		return "", nil, err
 	}
 	cleanupMu.Lock()
@@ -372,7 +366,6 @@ func makeTempDir(dir string) (tmp string, cleanup func(), err error) {
 	return tmp, func() {
 		os.RemoveAll(tmp)
 		forgetTempDir(tmp)
-		removeParents()
 	}, nil
 }
 

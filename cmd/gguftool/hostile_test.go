@@ -270,6 +270,7 @@ func TestHostileInputs(t *testing.T) {
 		{"plan -o onto the model", []string{"plan", m, "--vram", "1GiB", "-o", m, "--force"}, exitUsage, "is the model file", ""},
 		{"plan -o over an existing file", []string{"plan", m, "--vram", "1GiB", "-o", e.p("exists.gguf")}, exitError, "already exists", ""},
 		{"publish --force into a folder that is no release", []string{"publish", m, "-o", e.p("ckpt"), "--force"}, exitError, "not a gguftool release", ""},
+		{"publish into a missing dir", []string{"publish", m, "-o", e.p("nodir/b/rel")}, exitError, "directory " + e.p("nodir/b") + " does not exist", e.p("nodir")},
 		{"publish into an existing file", []string{"publish", m, "-o", e.p("exists.gguf"), "--force"}, exitError, "not a folder", ""},
 		{"run --logits-out over an existing file", []string{"run", m, "-p", "hi", "-n", "1", "--logits-out", e.p("exists.gguf")}, exitError, "already exists", ""},
 

@@ -43,8 +43,8 @@ func newPublishCmd() *cobra.Command {
     it (gguftool, llama.cpp flags from the plan, an Ollama Modelfile), how it was made, and
     benchmark figures only when --bench gives a 'gguftool bench --json' result;
   - SHA256SUMS and manifest.json.
-The folder is built next to DIR and renamed into place when complete; a failed or interrupted
-run leaves nothing behind. A non-empty DIR is replaced only with --force, and only when it
+The folder is built next to DIR (whose parent folder must exist) and renamed into place when
+complete; a failed or interrupted run leaves nothing behind. A non-empty DIR is replaced only with --force, and only when it
 holds a previous release (its manifest.json); any other folder is left alone. The command that
 uploads the folder with the Hub CLI is printed at the end; nothing is sent anywhere.`,
 		Example: `  gguftool publish model-Q4_K_M.gguf model-Q8_0.gguf -o release --source ./gpt-oss-20b
