@@ -4,7 +4,7 @@ BIN     ?= bin
 PKGS    ?= ./...
 FUZZTIME ?= 60s
 
-.PHONY: help build test vet lint fuzz bench check ci device-bin clean
+.PHONY: help build test vet lint race fuzz bench check ci device-bin clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -22,6 +22,9 @@ vet: ## go vet
 lint: ## staticcheck (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2), plain and -tags cuda
 	staticcheck $(PKGS)
 	staticcheck -tags cuda $(PKGS)
+
+race: ## tests under the race detector (-short: skips the slowest GPU-executor case)
+	$(GO) test -race -short $(PKGS)
 
 check: vet test ## vet and test
 
