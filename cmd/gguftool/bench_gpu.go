@@ -49,12 +49,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 	if g.ubatch < 1 || g.ctx < 0 {
 		return usageError("--ubatch must be ≥ 1 and --ctx ≥ 0")
 	}
-	if o.threads > 0 {
-		kernels.SetThreads(o.threads)
-	}
-	if o.noSIMD {
-		kernels.SetSIMD(false)
-	}
+	setKernelFlags(o.threads, o.noSIMD)
 	f, err := gguf.Open(path)
 	if err != nil {
 		return err

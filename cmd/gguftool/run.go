@@ -165,12 +165,7 @@ func runRun(cmd *cobra.Command, path string, o *runOptions) error {
 	} else if o.gpu.validate || o.gpu.reps != 1 {
 		return usageError("--validate and --reps need a GPU plan (--plan or --vram)")
 	}
-	if o.threads > 0 {
-		kernels.SetThreads(o.threads)
-	}
-	if o.noSIMD {
-		kernels.SetSIMD(false)
-	}
+	setKernelFlags(o.threads, o.noSIMD)
 	f, err := gguf.Open(path)
 	if err != nil {
 		return err
@@ -344,5 +339,16 @@ func (s *textStream) emit(text string) error {
 func (s *textStream) flush() {
 	if s.tok != nil {
 		s.emit(s.tok.Decode(s.ids))
+	}
+}
+
+// setKernelFlags applies --threads (0 keeps all cores) and --no-simd to the
+// CPU kernels, for run and bench.
+func setKernelFlags(threads int, noSIMD bool) {
+	if threads > 0 {
+		kernels.SetThreads(threads)
+	}
+	if noSIMD {
+		kernels.SetSIMD(false)
 	}
 }

@@ -324,12 +324,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		return false, nil
 	}
 	defer be.Close()
-	if o.threads > 0 {
-		kernels.SetThreads(o.threads)
-	}
-	if o.noSIMD {
-		kernels.SetSIMD(false)
-	}
+	setKernelFlags(o.threads, o.noSIMD)
 	free0, total, err := be.MemInfo()
 	if err != nil {
 		return true, err
