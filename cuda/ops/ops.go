@@ -21,6 +21,7 @@ type Kernels struct {
 	ctx     *cuda.Context
 	modules []*cuda.Module
 	fns     map[string]*cuda.Function
+	prof    *profiler // set between StartProfile and StopProfile
 }
 
 // PTXSource returns the PTX of a module; kernels.PTX is the embedded one.
@@ -100,6 +101,9 @@ func (k *Kernels) launch(name string, s *cuda.Stream, grid, block cuda.Dim3, arg
 	f, ok := k.fns[name]
 	if !ok {
 		return fmt.Errorf("ops: kernel %s is not loaded", name)
+	}
+	if k.prof != nil {
+		defer k.Mark(s, name)()
 	}
 	return f.Launch(s, grid, block, 0, args...)
 }
