@@ -16,6 +16,7 @@ import (
 type gpuBenchOptions struct {
 	plan, vram  string
 	ctx, ubatch int
+	profile     bool
 }
 
 func addGPUBenchFlags(cmd *cobra.Command, o *gpuBenchOptions) {
@@ -24,6 +25,7 @@ func addGPUBenchFlags(cmd *cobra.Command, o *gpuBenchOptions) {
 	f.StringVar(&o.vram, "vram", "", "plan for this GPU memory budget (gguftool runtime) and run the tests on the GPU")
 	f.IntVar(&o.ctx, "ctx", 0, "context the plan is made for and each test's cache holds (default: the plan's, or 4096)")
 	f.IntVar(&o.ubatch, "ubatch", planner.DefaultUBatch, "prompt tokens per GPU batch")
+	f.BoolVar(&o.profile, "profile", false, "after the tests, run each once more timing every kernel on the GPU, and print the time per kernel")
 }
 
 // gpuBenchResult is bench's result on a GPU plan.
@@ -37,6 +39,8 @@ type gpuBenchResult struct {
 	// the tests, the CUDA context included.
 	VRAMUsedBytes uint64 `json:"vram_used_bytes"`
 	HostRSSBytes  int64  `json:"host_rss_bytes"`
+	// Profile (with --profile): GPU time per kernel of one more pass of each test.
+	Profile []gpuProfile `json:"profile,omitempty"`
 }
 
 // runBenchGPU runs ppN and tgN on the GPU per plan, as runBench does on the
@@ -158,6 +162,11 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		res.Results = append(res.Results, benchRow{Test: fmt.Sprintf("tg%d", o.tg), Tokens: o.tg, Reps: o.reps, TokensPerS: mean, SD: sd})
 	}
 	res.VRAMUsedBytes, res.HostRSSBytes = peak, peakRSS()
+	if g.profile {
+		if res.Profile, err = profileGPU(be, eng, ctx, o.pp, o.tg, g.ubatch, m.NVocab); err != nil {
+			return err
+		}
+	}
 	out := cmd.OutOrStdout()
 	if o.json {
 		return writeJSON(out, res)
@@ -171,5 +180,9 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 	for _, r := range res.Results {
 		fmt.Fprintf(tw, "%s\t%.2f ± %.2f\n", r.Test, r.TokensPerS, r.SD)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeGPUProfiles(out, res.Profile)
+	return nil
 }
