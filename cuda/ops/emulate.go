@@ -15,6 +15,9 @@ import (
 func Emulate(f *cuda.Fake) {
 	for _, t := range cputwin.WeightTypes {
 		f.Kernels["matmul_"+t.String()] = emulateMatMul(t)
+		// gemm_<type> (the tensor-core kernel for batches) takes matmul's
+		// arguments and computes the same function.
+		f.Kernels["gemm_"+t.String()] = emulateMatMul(t)
 	}
 	for _, t := range cputwin.WeightTypes {
 		f.Kernels["matmul_id_"+t.String()] = emulateMatMulID(t)

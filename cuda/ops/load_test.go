@@ -46,15 +46,37 @@ func TestEmbeddedPTXHasEveryKernel(t *testing.T) {
 // driver receives them.
 func TestLaunchArguments(t *testing.T) {
 	f, k := fakeKernels(t)
-	if err := k.MatMul(nil, cputwin.Q4_K, 0x1000, 0x2000, 512, 0x3000, 300, 0, 512, 300, 19); err != nil {
+	k.GemmMinTokens = 16
+	if err := k.MatMul(nil, cputwin.Q4_K, 0x1000, 0x2000, 512, 0x3000, 300, 0, 512, 300, 15); err != nil {
 		t.Fatal(err)
 	}
 	l := f.Launches[len(f.Launches)-1]
-	if l.Name != "matmul_q4_k" || l.Grid != (cuda.Dim3{X: 75, Y: 3, Z: 1}) || l.Block.X != 128 {
+	if l.Name != "matmul_q4_k" || l.Grid != (cuda.Dim3{X: 75, Y: 2, Z: 1}) || l.Block.X != 128 {
 		t.Fatalf("launch %+v", l)
 	}
-	if l.Args[1] != 2*144 || l.Args[7] != 512 || l.Args[9] != 19 {
+	if l.Args[1] != 2*144 || l.Args[7] != 512 || l.Args[9] != 15 {
 		t.Errorf("args %v", l.Args)
+	}
+	// A batch at the threshold goes to the tensor-core kernel: 64 x 64 tiles.
+	if err := k.MatMul(nil, cputwin.Q4_K, 0x1000, 0x2000, 512, 0x3000, 300, 0, 512, 300, 130); err != nil {
+		t.Fatal(err)
+	}
+	l = f.Launches[len(f.Launches)-1]
+	if l.Name != "gemm_q4_k" || l.Grid != (cuda.Dim3{X: 5, Y: 3, Z: 1}) || l.Block.X != 128 || l.Args[9] != 130 {
+		t.Fatalf("launch %+v", l)
+	}
+	// ... unless the weights are not 16-byte aligned, or it is turned off.
+	for _, c := range []struct {
+		w      cuda.DevicePtr
+		minTok int
+	}{{0x1004, 16}, {0x1000, 0}} {
+		k.GemmMinTokens = c.minTok
+		if err := k.MatMul(nil, cputwin.Q4_K, c.w, 0x2000, 512, 0x3000, 300, 0, 512, 300, 130); err != nil {
+			t.Fatal(err)
+		}
+		if l = f.Launches[len(f.Launches)-1]; l.Name != "matmul_q4_k" {
+			t.Errorf("weights at %#x, GemmMinTokens %d: launched %s, want matmul_q4_k", c.w, c.minTok, l.Name)
+		}
 	}
 	if err := k.Router(nil, 0x1000, cputwin.RouterParams{NExp: 8, K: 2, Mode: cputwin.SparseMixer, Scale: 1, Eps: 0.01}, 0x2000, 0x3000, 3); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
@@ -21,7 +22,11 @@ type Kernels struct {
 	ctx     *cuda.Context
 	modules []*cuda.Module
 	fns     map[string]*cuda.Function
-	prof    *profiler // set between StartProfile and StopProfile
+
+	// GemmMinTokens: MatMul batches of at least this many tokens run on the
+	// tensor-core kernel (gemm.cu) where its layout needs are met; 0 never.
+	// Load sets DefaultGemmMinTokens, or $GGUFTOOL_GEMM_MIN_TOKENS.
+	GemmMinTokens int
 }
 
 // PTXSource returns the PTX of a module; kernels.PTX is the embedded one.
@@ -40,6 +45,7 @@ func kernelNames() map[string][]string {
 	for _, t := range cputwin.WeightTypes {
 		m[kernels.Embed] = append(m[kernels.Embed], "get_rows_"+t.String())
 		m[kernels.Matmul] = append(m[kernels.Matmul], "matmul_"+t.String(), "matmul_id_"+t.String())
+		m[kernels.Gemm] = append(m[kernels.Gemm], "gemm_"+t.String())
 	}
 	return m
 }
@@ -60,7 +66,11 @@ func Load(ctx *cuda.Context) (*Kernels, error) {
 // LoadFrom loads every module from src and resolves all kernel names, so a
 // missing or misnamed kernel fails here rather than mid-run.
 func LoadFrom(ctx *cuda.Context, src PTXSource) (*Kernels, error) {
-	k := &Kernels{ctx: ctx, fns: map[string]*cuda.Function{}}
+	minTok, err := gemmMinTokensFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	k := &Kernels{ctx: ctx, fns: map[string]*cuda.Function{}, GemmMinTokens: minTok}
 	for mod, names := range kernelNames() {
 		ptx, err := src(mod)
 		if err != nil {
@@ -101,9 +111,6 @@ func (k *Kernels) launch(name string, s *cuda.Stream, grid, block cuda.Dim3, arg
 	f, ok := k.fns[name]
 	if !ok {
 		return fmt.Errorf("ops: kernel %s is not loaded", name)
-	}
-	if k.prof != nil {
-		defer k.Mark(s, name)()
 	}
 	return f.Launch(s, grid, block, 0, args...)
 }
@@ -196,8 +203,38 @@ const (
 	mmTokens = 8 // MM_TOKENS
 )
 
+const (
+	gemmRows    = 64  // GM_BM in gemm.cu
+	gemmTokens  = 64  // GM_BN
+	gemmThreads = 128 // GM_THREADS
+)
+
+// DefaultGemmMinTokens is the smallest batch MatMul gives the tensor-core
+// kernel: below it the CUDA-core kernel, which reads each weight row once
+// per 8 tokens, is as fast (measured: docs/results/gemm-tensor-core.md).
+const DefaultGemmMinTokens = 16
+
+// GemmMinTokensEnv overrides DefaultGemmMinTokens (a number of tokens; 0
+// turns the tensor-core kernel off), for measuring one against the other.
+const GemmMinTokensEnv = "GGUFTOOL_GEMM_MIN_TOKENS"
+
+func gemmMinTokensFromEnv() (int, error) {
+	v := os.Getenv(GemmMinTokensEnv)
+	if v == "" {
+		return DefaultGemmMinTokens, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("ops: $%s = %q: want a number of tokens (0: off)", GemmMinTokensEnv, v)
+	}
+	return n, nil
+}
+
 // MatMul computes y[t][o] = W[o]·x[t] (+ bias[o]) for nTok rows of x
 // (xStride floats apart) with W of type t, nOut rows of nIn; bias may be 0.
+// Batches of GemmMinTokens or more run on tensor cores (TF32 operands,
+// float32 sums: about 3e-4 relative error, see gemm.cu) when nIn is a
+// multiple of 32 and w 16-byte aligned; the others on CUDA cores in float32.
 func (k *Kernels) MatMul(s *cuda.Stream, t WeightType, w cuda.DevicePtr, x cuda.DevicePtr, xStride int, y cuda.DevicePtr, yStride int, bias cuda.DevicePtr, nIn, nOut, nTok int) error {
 	rb, err := cputwin.RowBytes(t, nIn)
 	if err != nil {
@@ -205,6 +242,10 @@ func (k *Kernels) MatMul(s *cuda.Stream, t WeightType, w cuda.DevicePtr, x cuda.
 	}
 	if err := positive("matmul", nIn, nOut, nTok); err != nil {
 		return err
+	}
+	if k.GemmMinTokens > 0 && nTok >= k.GemmMinTokens && nIn%32 == 0 && w%16 == 0 {
+		return k.launch("gemm_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, gemmRows), Y: ceilDiv(nTok, gemmTokens), Z: 1},
+			cuda.Dim3{X: gemmThreads, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
 	return k.launch("matmul_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mmWarps), Y: ceilDiv(nTok, mmTokens), Z: 1},
 		cuda.Dim3{X: 32 * mmWarps, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)

@@ -1,0 +1,179 @@
+// Tiled tensor-core matrix products for token batches (prefill):
+// y[t, o] = sum_i W[o, i] * x[t, i] (+ bias[o]), the same function and
+// arguments as matmul_<type> (matmul.cu), which stays the kernel for small
+// batches (decode), where reading the weights once is all that matters.
+//
+// A block computes a GM_BM x GM_BN tile (weight rows x tokens). Per step of
+// GM_BK = 64 inputs, every thread decodes one 32-weight unit of one weight
+// row with the unit decoders of common.cuh (so each weight is decoded once
+// per 64 tokens, not once per 8) and loads 32 activations of one token; both
+// go to shared memory rounded to TF32, and four warps multiply them with
+// mma.sync m16n8k8 (TF32 in, float32 accumulate). The next step's weights
+// and activations are fetched into registers while the tensor cores work on
+// the current one.
+//
+// Why TF32 and not f16/bf16: TF32 keeps float32's exponent range, so large
+// gpt-oss activations cannot overflow (f16 would at 65504) and MXFP4's E8M0
+// scales (2^-127..2^127) need no rescaling; its 10 mantissa bits hold F16,
+// BF16 and MXFP4 weights exactly, so the only rounding is of activations and
+// of scaled integer codes (Q8_0, K-quants) at 2^-11 — about 3e-4 relative
+// error on a product, 5-10x less than bf16 operands, which keeps greedy
+// tokens agreeing with the CPU runtime. TF32 runs at half the bf16 tensor
+// rate, which these products (decode- and memory-bound) do not reach.
+//
+// Requirements (checked by the launcher, which otherwise uses matmul_<type>):
+// n_in a multiple of 32 and W 16-byte aligned, as the unit decoders need.
+// Activations may have any stride and alignment.
+#include "common.cuh"
+
+#define GM_BM 64       // weight rows per block
+#define GM_BN 64       // tokens per block
+#define GM_BK 64       // inputs per step: two 32-element units per row
+#define GM_LD 68       // shared row stride in words: conflict-free stores and fragment reads
+#define GM_THREADS 128 // 4 warps, each a 32 x 32 sub-tile
+
+// to_tf32 rounds to nearest (ties away), as cuBLAS does, rather than letting
+// the tensor core truncate the low mantissa bits (a bias toward zero).
+__device__ __forceinline__ u32 to_tf32(float f) {
+    u32 r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f));
+    return r;
+}
+
+// c += a (16x8, row-major) * b (8x8, column-major), TF32 in, f32 out.
+__device__ __forceinline__ void mma_tf32(float* c, const u32* a, const u32* b) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <typename U>
+__device__ void gemm(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,
+                     const float* bias, int n_in, int n_out, int n_tok) {
+    __shared__ __align__(16) u32 sA[GM_BM * GM_LD];  // [weight row][k]
+    __shared__ __align__(16) u32 sB[GM_BN * GM_LD];  // [token][k]
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int o0 = blockIdx.x * GM_BM, t0 = blockIdx.y * GM_BN;
+
+    // Loader role: thread tid decodes unit (2 step + half) of weight row r
+    // and loads the matching 32 activations of token r. Consecutive threads
+    // take consecutive rows, so the 16-byte shared stores of a quarter warp
+    // hit distinct banks (row stride 68 words = 4 banks apart). Rows past
+    // the edge repeat the last row: their results are computed and dropped
+    // (an output element depends only on its own row and token).
+    const int r = tid & (GM_BM - 1), half = tid >> 6;
+    const u8* wrow = W + (i64)min(o0 + r, n_out - 1) * row_bytes;
+    const float* xrow = x + (i64)min(t0 + r, n_tok - 1) * x_stride;
+    const bool xvec = ((size_t)x & 15) == 0 && (x_stride & 3) == 0;
+    const int n_units = n_in >> 5, n_steps = (n_units + 1) >> 1;
+
+    float wv[32], xv[32];
+    // fetch loads unit 2 s + half of the weight row and of the token into
+    // registers; a unit past the row end (odd unit count) reads as zeros.
+    auto fetch = [&](int s) {
+        int u = 2 * s + half;
+        if (u < n_units) {
+            U::get(wrow, u, wv);
+            const float* xp = xrow + 32 * u;
+            if (xvec) {
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    float4 v = ((const float4*)xp)[i];
+                    xv[4 * i] = v.x, xv[4 * i + 1] = v.y, xv[4 * i + 2] = v.z, xv[4 * i + 3] = v.w;
+                }
+            } else {
+#pragma unroll
+                for (int i = 0; i < 32; i++) xv[i] = xp[i];
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < 32; i++) wv[i] = 0.f, xv[i] = 0.f;
+        }
+    };
+    auto store = [&]() {
+        uint4* a = (uint4*)&sA[r * GM_LD + 32 * half];
+        uint4* b = (uint4*)&sB[r * GM_LD + 32 * half];
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            a[i] = make_uint4(to_tf32(wv[4 * i]), to_tf32(wv[4 * i + 1]), to_tf32(wv[4 * i + 2]), to_tf32(wv[4 * i + 3]));
+            b[i] = make_uint4(to_tf32(xv[4 * i]), to_tf32(xv[4 * i + 1]), to_tf32(xv[4 * i + 2]), to_tf32(xv[4 * i + 3]));
+        }
+    };
+
+    // Warp sub-tile: rows wm..wm+31, tokens wn..wn+31; fragment layout of
+    // m16n8k8: g = lane / 4 picks the row (A) or column (B, C), q = lane % 4
+    // the k index (A, B) or column pair (C).
+    const int wm = (warp & 1) * 32, wn = (warp >> 1) * 32, g = lane >> 2, q = lane & 3;
+    float acc[2][4][4];
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+            for (int c = 0; c < 4; c++) acc[mi][ni][c] = 0.f;
+
+    fetch(0);
+    for (int s = 0; s < n_steps; s++) {
+        store();
+        __syncthreads();
+        if (s + 1 < n_steps) fetch(s + 1);  // in flight during the MMAs below
+#pragma unroll
+        for (int kk = 0; kk < GM_BK; kk += 8) {
+            u32 a[2][4], b[4][2];
+#pragma unroll
+            for (int mi = 0; mi < 2; mi++) {
+                const u32* p = &sA[(wm + 16 * mi + g) * GM_LD + kk + q];
+                a[mi][0] = p[0];
+                a[mi][1] = p[8 * GM_LD];
+                a[mi][2] = p[4];
+                a[mi][3] = p[8 * GM_LD + 4];
+            }
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++) {
+                const u32* p = &sB[(wn + 8 * ni + g) * GM_LD + kk + q];
+                b[ni][0] = p[0];
+                b[ni][1] = p[4];
+            }
+#pragma unroll
+            for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+                for (int ni = 0; ni < 4; ni++) mma_tf32(acc[mi][ni], a[mi], b[ni]);
+        }
+        __syncthreads();  // the tile is read before the next store overwrites it
+    }
+
+    // C fragment: c0/c1 at (row g, tokens 2q, 2q+1), c2/c3 at row g + 8.
+    // Lanes of equal q write 8 consecutive outputs of one token: 32 bytes.
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++) {
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            int o = o0 + wm + 16 * mi + g + 8 * h;
+            if (o >= n_out) continue;
+            float bo = bias ? bias[o] : 0.f;
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++) {
+#pragma unroll
+                for (int j = 0; j < 2; j++) {
+                    int t = t0 + wn + 8 * ni + 2 * q + j;
+                    if (t < n_tok) y[(i64)t * y_stride + o] = acc[mi][ni][2 * h + j] + bo;
+                }
+            }
+        }
+    }
+}
+
+// gemm_T: grid (ceil(n_out/GM_BM), ceil(n_tok/GM_BN)), block GM_THREADS;
+// arguments as matmul_T.
+#define DEFINE_GEMM(name, D, U)                                                                                  \
+    struct GemmUnit_##name {                                                                                     \
+        static __device__ __forceinline__ void get(const u8* r, int u, float* w) { U(r, u, w); }                 \
+    };                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(GM_THREADS)                                                     \
+        gemm_##name(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,            \
+                    const float* bias, int n_in, int n_out, int n_tok) {                                         \
+        gemm<GemmUnit_##name>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);                 \
+    }
+FOR_EACH_WEIGHT_TYPE(DEFINE_GEMM)
