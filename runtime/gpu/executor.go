@@ -31,6 +31,10 @@ type Options struct {
 	// decoded once per 8 of its tokens — instead of one product per pair
 	// (default 32; negative: never).
 	GroupAbove int
+	// ExpertsOn chooses where the experts the router picks from host memory
+	// are computed (ExpertsAuto by default: split between the CPU cores and
+	// the GPU stream by measured cost; see cpu_experts.go).
+	ExpertsOn ExpertPlace
 }
 
 // Executor runs a whole MoE model on the GPU — attention with a
@@ -68,6 +72,7 @@ type Executor struct {
 	pinned     []*cuda.HostBuffer // host copies when the mapping cannot be registered
 	hostData   map[*runtime.Tensor][]byte
 	registered [][]byte
+	hyb        *hybridState // CPU/GPU expert split, copy stream, pinned buffers (cpu_experts.go)
 }
 
 // normSpec is a layer norm's weights: RMSNorm, or LayerNorm (mean

@@ -80,7 +80,7 @@ func (g *Executor) allocStaging() error {
 		}
 		g.stageBias[m] = bb
 	}
-	return nil
+	return g.newHybrid()
 }
 
 // Close releases what the executor holds besides the backend's weights.
@@ -99,7 +99,8 @@ func (g *Executor) Close() {
 			g.stageBias[m].Free()
 		}
 	}
-	g.registered, g.pinned = nil, nil
+	g.hyb.close()
+	g.registered, g.pinned, g.hyb = nil, nil, nil
 }
 
 // allocator hands out scratch buffers and keeps the first error.
@@ -135,22 +136,18 @@ func (v *vecs) get(x []float32) cuda.DevicePtr {
 func (g *Executor) experts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n int) error {
 	b, st := g.b, g.b.s
 	d, ff, kk := g.d, g.ff, g.nUsed
-	grouped := func(pairs int) bool {
-		above := g.o.GroupAbove
-		if above == 0 {
-			above = 32
-		}
-		return above > 0 && pairs > above
+	if !ly.allResident {
+		return g.hybridExperts(ly, dx, dids, dw, dh, n)
 	}
-	if ly.allResident && !grouped(n*kk) {
+	if !g.grouped(n * kk) {
 		a := &allocator{b: b}
 		dg, du, dy := a.get(scrG, n*kk*ff), a.get(scrU, n*kk*ff), a.get(scrY, n*kk*d)
 		if a.err != nil {
 			return a.err
 		}
-		return g.expertProducts(ly, [3]cuda.DevicePtr{}, dx, dids, dw, dh, dg, du, dy, n, false)
+		return g.expertProducts(ly, [3]cuda.DevicePtr{}, [3]cuda.DevicePtr{}, nil, dx, dids, dw, dh, dg, du, dy, n, false)
 	}
-	// Which experts do the tokens use? (one small download, then the copies)
+	// Which experts do the tokens use? (one small download)
 	ids := make([]int32, n*kk)
 	if err := st.DownloadAsync(cuda.Int32Bytes(ids), dids); err != nil {
 		return err
@@ -158,50 +155,101 @@ func (g *Executor) experts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n int) 
 	if err := st.Synchronize(); err != nil {
 		return err
 	}
-	if ly.allResident {
-		return g.groupedProducts(ly, ids, false, dx, dw, dh, n)
+	return g.groupedProducts(ly, [3]cuda.DevicePtr{}, [3]cuda.DevicePtr{}, ids, nil, nil, false, dx, dw, dh, n)
+}
+
+// grouped reports whether a batch of pairs (token, expert) products runs
+// grouped by expert (Options.GroupAbove).
+func (g *Executor) grouped(pairs int) bool {
+	above := g.o.GroupAbove
+	if above == 0 {
+		above = 32
 	}
+	return above > 0 && pairs > above
+}
+
+// streamExperts queues the GPU's share of a layer whose experts live in
+// host memory: the experts not onCPU (nil: all) are copied into the staging
+// area on the copy stream, in token chunks whose distinct experts fit a
+// staging part, and multiplied on the compute stream as each matrix
+// arrives; with two parts a chunk's copies overlap the previous chunk's
+// products. Pairs of CPU experts get a staged expert and must weigh
+// nothing in dw. ids (n·kk) is pinned host memory the caller keeps.
+func (g *Executor) streamExperts(ly *moeSpec, cm *costModel, ids []int32, onCPU []bool, dx, dw, dh cuda.DevicePtr, n int) error {
+	h, b, st := g.hyb, g.b, g.b.s
+	d, ff, kk := g.d, g.ff, g.nUsed
+	onGPU := func(e int32) bool { return onCPU == nil || !onCPU[e] }
+	capacity := g.o.StagingExperts / h.parts
+	slotsAll := int32s(h.hSlots, n*kk)
+	idxAll := int32s(h.hIdx, 2*n*kk)
+	if err := h.t0.Record(h.cs); err != nil {
+		return err
+	}
+	streamed, gpuPairs, chunk := 0, 0, 0
 	for t0, nt := 0, 0; t0 < n; t0 += nt {
-		// The chunk grows token by token while its distinct experts fit the
-		// staging area (with room for all experts: the whole batch at once,
-		// each expert copied once per layer).
+		// The chunk grows token by token while its distinct GPU experts fit
+		// a staging part (with room for all experts: the whole batch at
+		// once, each expert copied once per layer).
 		slotOf := map[int32]int32{}
 		var order []int32
-		var slots []int32
 		for nt = 0; t0+nt < n; nt++ {
 			tok := ids[(t0+nt)*kk : (t0+nt+1)*kk]
 			fresh := 0
 			for j, e := range tok {
-				if _, ok := slotOf[e]; !ok && !slices.Contains(tok[:j], e) {
+				if _, ok := slotOf[e]; onGPU(e) && !ok && !slices.Contains(tok[:j], e) {
 					fresh++
 				}
 			}
-			if nt > 0 && len(order)+fresh > g.o.StagingExperts {
+			if nt > 0 && len(order)+fresh > capacity {
 				break
 			}
-			for _, e := range tok {
-				sl, ok := slotOf[e]
-				if !ok {
-					sl = int32(len(order))
-					slotOf[e] = sl
-					order = append(order, e)
+			for j, e := range tok {
+				sl := int32(-1)
+				if onGPU(e) {
+					var ok bool
+					if sl, ok = slotOf[e]; !ok {
+						sl = int32(len(order))
+						slotOf[e] = sl
+						order = append(order, e)
+					}
+					gpuPairs++
 				}
-				slots = append(slots, sl)
+				slotsAll[(t0+nt)*kk+j] = sl
 			}
 		}
+		if len(order) == 0 {
+			continue // every pair of these tokens is the CPU's
+		}
+		slots := slotsAll[t0*kk : (t0+nt)*kk]
+		for i, sl := range slots {
+			if sl < 0 {
+				slots[i] = 0
+			}
+		}
+		part := chunk % h.parts
+		chunk++
+		// Copies into this part wait until the products that last read it
+		// are done.
+		if err := h.cs.Wait(h.free[part]); err != nil {
+			return err
+		}
+		var stage, stageB [3]cuda.DevicePtr
 		for m := 0; m < 3; m++ {
 			t := ly.exps[m]
 			host := g.hostData[t]
 			expBytes := len(t.Data) / g.nExp
 			rows := t.Rows() / g.nExp
+			base := part * capacity
+			stage[m] = g.stage[m].At(uint64(base * expBytes))
+			stageB[m] = g.stageBias[m].At(uint64(4 * base * rows))
 			for sl, e := range order {
-				dst := g.stage[m].At(uint64(sl * expBytes))
+				dst := stage[m] + cuda.DevicePtr(sl*expBytes)
 				if ly.resident[m] {
 					// Already on the GPU: a device-to-device copy.
-					if err := st.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
+					if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
 						return err
 					}
-				} else if err := st.UploadAsync(dst, host[int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+				} else if err := h.cs.UploadAsync(dst, host[int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
 					return err
 				}
 				if ly.expB[m] != nil {
@@ -209,43 +257,57 @@ func (g *Executor) experts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n int) 
 					if err != nil {
 						return err
 					}
-					if err := st.CopyAsync(g.stageBias[m].At(uint64(4*sl*rows)), bias+cuda.DevicePtr(4*int(e)*rows), uint64(4*rows)); err != nil {
+					if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rows), bias+cuda.DevicePtr(4*int(e)*rows), uint64(4*rows)); err != nil {
 						return err
 					}
 				}
 			}
-		}
-		if grouped(nt * kk) {
-			if err := g.groupedProducts(ly, slots, true, dx+cuda.DevicePtr(4*t0*d), dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d), nt); err != nil {
+			if err := h.ready[part][m].Record(h.cs); err != nil {
 				return err
 			}
-			continue
 		}
-		a := &allocator{b: b}
-		dslots := a.get(scrSlots, nt*kk)
-		dg, du, dy := a.get(scrG, nt*kk*ff), a.get(scrU, nt*kk*ff), a.get(scrY, nt*kk*d)
-		if a.err != nil {
-			return a.err
+		streamed += len(order)
+		wait := func(m int) error { return st.Wait(h.ready[part][m]) }
+		x, w, y := dx+cuda.DevicePtr(4*t0*d), dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d)
+		if g.grouped(nt * kk) {
+			if err := g.groupedProducts(ly, stage, stageB, slots, idxAll[2*t0*kk:2*(t0+nt)*kk], wait, true, x, w, y, nt); err != nil {
+				return err
+			}
+		} else {
+			a := &allocator{b: b}
+			dslots := a.get(scrSlots, nt*kk)
+			dg, du, dy := a.get(scrG, nt*kk*ff), a.get(scrU, nt*kk*ff), a.get(scrY, nt*kk*d)
+			if a.err != nil {
+				return a.err
+			}
+			// slots is pinned and not rewritten before the next layer's sync.
+			if err := st.UploadAsync(dslots, cuda.Int32Bytes(slots)); err != nil {
+				return err
+			}
+			if err := g.expertProducts(ly, stage, stageB, wait, x, dslots, w, y, dg, du, dy, nt, true); err != nil {
+				return err
+			}
 		}
-		if err := st.UploadAsync(dslots, cuda.Int32Bytes(slots)); err != nil {
-			return err
-		}
-		// slots is Go memory read by an async copy: wait before it can go.
-		if err := st.Synchronize(); err != nil {
-			return err
-		}
-		stage := [3]cuda.DevicePtr{g.stage[0].Ptr, g.stage[1].Ptr, g.stage[2].Ptr}
-		if err := g.expertProducts(ly, stage, dx+cuda.DevicePtr(4*t0*d), dslots, dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d), dg, du, dy, nt, true); err != nil {
+		if err := h.free[part].Record(st); err != nil {
 			return err
 		}
 	}
+	if err := h.t1.Record(st); err != nil {
+		return err
+	}
+	h.timed.cm, h.timed.experts, h.timed.pair, h.timed.ok = cm, streamed, gpuPairs, true
+	h.stats.StreamedExperts += int64(streamed)
+	h.stats.StreamedBytes += int64(streamed) * cm.expertBytes
+	h.stats.GPUTokenProducts += int64(gpuPairs)
 	return nil
 }
 
 // expertProducts queues gate/up products, the clamped SwiGLU, the down
 // product and the weighted sum for n tokens. With staged, the matrices are
-// read from the staging area (ids are slots, biases staged per slot).
-func (g *Executor) expertProducts(ly *moeSpec, stage [3]cuda.DevicePtr, dx, ids, dw, dh, dg, du, dy cuda.DevicePtr, n int, staged bool) error {
+// read from the staging area at stage (ids are slots, biases staged per
+// slot at stageB). wait, when set, is called before matrix m's product
+// (the copy stream's event).
+func (g *Executor) expertProducts(ly *moeSpec, stage, stageB [3]cuda.DevicePtr, wait func(m int) error, dx, ids, dw, dh, dg, du, dy cuda.DevicePtr, n int, staged bool) error {
 	b, k, st := g.b, g.b.k, g.b.s
 	d, ff, kk := g.d, g.ff, g.nUsed
 	outs := [3]cuda.DevicePtr{dg, du, dy}
@@ -266,10 +328,15 @@ func (g *Executor) expertProducts(ly *moeSpec, stage [3]cuda.DevicePtr, dx, ids,
 		if staged {
 			bias = 0
 			if ly.expB[m] != nil {
-				bias = g.stageBias[m].Ptr
+				bias = stageB[m]
 			}
 		} else {
 			base = w.buf.Ptr
+		}
+		if wait != nil {
+			if err := wait(m); err != nil {
+				return err
+			}
 		}
 		x, xStride, xDiv := dx, d, kk
 		if m == 2 {
@@ -288,11 +355,14 @@ func (g *Executor) expertProducts(ly *moeSpec, stage [3]cuda.DevicePtr, dx, ids,
 }
 
 // groupedProducts runs the experts of nt tokens grouped by expert: keys[p]
-// is pair p's staging slot (staged) or expert id. The pairs' inputs are
-// gathered in group order, each group is one token-batched product per
-// matrix (its weights decoded once per 8 tokens), and the outputs are
-// gathered back into pair order for the weighted sum.
-func (g *Executor) groupedProducts(ly *moeSpec, keys []int32, staged bool, dx, dw, dh cuda.DevicePtr, nt int) error {
+// is pair p's staging slot (staged: matrices at stage, biases at stageB)
+// or expert id. The pairs' inputs are gathered in group order, each group
+// is one token-batched product per matrix (its weights decoded once per 8
+// tokens), and the outputs are gathered back into pair order for the
+// weighted sum. idx (2·nt·kk) is pinned host memory the caller keeps until
+// the stream is done, or nil (then the upload is waited for); wait, when
+// set, is called before matrix m's products.
+func (g *Executor) groupedProducts(ly *moeSpec, stage, stageB [3]cuda.DevicePtr, keys, idx []int32, wait func(m int) error, staged bool, dx, dw, dh cuda.DevicePtr, nt int) error {
 	b, k, st := g.b, g.b.k, g.b.s
 	d, ff, kk := g.d, g.ff, g.nUsed
 	np := nt * kk
@@ -308,7 +378,10 @@ func (g *Executor) groupedProducts(ly *moeSpec, keys []int32, staged bool, dx, d
 		groups[gi] = append(groups[gi], p)
 	}
 	// idx holds, for sorted row i, its token; then, for pair p, its sorted row.
-	idx := make([]int32, 2*np)
+	pinned := idx != nil
+	if !pinned {
+		idx = make([]int32, 2*np)
+	}
 	offsets := make([]int, len(groups))
 	i := 0
 	for gi, pairs := range groups {
@@ -329,8 +402,10 @@ func (g *Executor) groupedProducts(ly *moeSpec, keys []int32, staged bool, dx, d
 	if err := st.UploadAsync(didx, cuda.Int32Bytes(idx)); err != nil {
 		return err
 	}
-	if err := st.Synchronize(); err != nil { // idx is Go memory
-		return err
+	if !pinned {
+		if err := st.Synchronize(); err != nil { // idx is Go memory
+			return err
+		}
 	}
 	if err := k.GetRows(st, cputwin.F32, dx, didx, xg, d, np); err != nil {
 		return err
@@ -349,13 +424,18 @@ func (g *Executor) groupedProducts(ly *moeSpec, keys []int32, staged bool, dx, d
 		if err != nil {
 			return err
 		}
+		if wait != nil {
+			if err := wait(m); err != nil {
+				return err
+			}
+		}
 		for gi, pairs := range groups {
 			key := keys[pairs[0]]
 			var w, bias cuda.DevicePtr
 			if staged {
-				w = g.stage[m].At(uint64(int64(key) * expBytes))
+				w = stage[m] + cuda.DevicePtr(int64(key)*expBytes)
 				if ly.expB[m] != nil {
-					bias = g.stageBias[m].At(uint64(4 * int(key) * rows))
+					bias = stageB[m] + cuda.DevicePtr(4*int(key)*rows)
 				}
 			} else {
 				w = b.weights[t].buf.At(uint64(int64(key) * expBytes))

@@ -1,0 +1,597 @@
+package gpu
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/gguftool/gguftool/cuda"
+	"github.com/gguftool/gguftool/cuda/cputwin"
+	"github.com/gguftool/gguftool/runtime/kernels"
+)
+
+// This file is the hybrid half of the routed experts: for a layer whose
+// experts live in host memory, the experts the router picked for a batch
+// are split between the CPU cores (computed straight from the mapped file
+// while the GPU works) and the GPU (copied into the staging area and
+// multiplied there). The split minimizes max(CPU time, GPU stream time)
+// under running estimates of both, measured as the run goes: decode-sized
+// batches end up shared, large prompt batches stream everything to the GPU
+// (an expert used by many tokens costs the CPU a full product per token but
+// the GPU one copy).
+
+// ExpertPlace says where the experts picked from host memory are computed.
+type ExpertPlace int
+
+const (
+	// ExpertsAuto splits each layer's picked experts between the CPU cores
+	// and the GPU stream by measured cost.
+	ExpertsAuto ExpertPlace = iota
+	// ExpertsCPU computes every picked expert on the CPU cores.
+	ExpertsCPU
+	// ExpertsGPU copies every picked expert to the GPU's staging area.
+	ExpertsGPU
+)
+
+func (p ExpertPlace) String() string {
+	switch p {
+	case ExpertsCPU:
+		return "cpu"
+	case ExpertsGPU:
+		return "gpu"
+	}
+	return "auto"
+}
+
+// ParseExpertPlace reads "auto", "cpu" or "gpu".
+func ParseExpertPlace(s string) (ExpertPlace, error) {
+	switch s {
+	case "auto", "":
+		return ExpertsAuto, nil
+	case "cpu":
+		return ExpertsCPU, nil
+	case "gpu":
+		return ExpertsGPU, nil
+	}
+	return 0, fmt.Errorf("experts on %q: expected auto, cpu or gpu", s)
+}
+
+// linCost models the time of one expert used by m tokens in a batch as
+// first + extra·(m−1) seconds: first is dominated by reading its weights
+// (host memory for the CPU, the bus for the GPU), extra by arithmetic.
+type linCost struct {
+	first, extra   float64
+	nFirst, nExtra int // measurements behind each (0: still the prior)
+}
+
+// emaWeight is how much one measurement moves an estimate once it has one.
+const emaWeight = 0.2
+
+func ema(old, v float64, n int) float64 {
+	if n == 0 {
+		return v
+	}
+	return old + emaWeight*(v-old)
+}
+
+// observe folds in t seconds measured for experts experts and pairs
+// (token, expert) products. A batch of one token per expert measures first;
+// one with at least two tokens per expert on average measures extra given
+// first; batches in between are too ambiguous to use.
+func (c *linCost) observe(t float64, experts, pairs int) {
+	if experts <= 0 || t <= 0 {
+		return
+	}
+	switch {
+	case pairs == experts:
+		c.first = ema(c.first, t/float64(experts), c.nFirst)
+		c.nFirst++
+	case pairs >= 2*experts:
+		v := max(0, (t-c.first*float64(experts))/float64(pairs-experts))
+		c.extra = ema(c.extra, v, c.nExtra)
+		c.nExtra++
+	}
+}
+
+func (c *linCost) of(m int) float64 { return c.first + c.extra*float64(m-1) }
+
+// costModel holds the estimates of one expert shape (layers whose experts
+// have the same size and type share them).
+type costModel struct {
+	expertBytes int64
+	cpu, gpu    linCost
+}
+
+// costKey identifies an expert shape.
+type costKey struct {
+	bytes   int64
+	d, ff   int
+	weights cputwin.WeightType
+}
+
+// newCostModel starts from conservative priors (2.5 GB/s of weights per
+// core and ~10 GFLOP/s per core on the CPU; 25 GB/s over the bus and
+// 5 TFLOP/s on the GPU), replaced by the first measurements.
+func newCostModel(expertBytes int64, d, ff int) *costModel {
+	flops := float64(6 * d * ff) // gate, up, down: 2·(2·d·ff + ff·d)
+	th := float64(kernels.Threads())
+	return &costModel{
+		expertBytes: expertBytes,
+		cpu:         linCost{first: float64(expertBytes) / (2.5e9 * th), extra: flops / (10e9 * th)},
+		gpu:         linCost{first: float64(expertBytes)/25e9 + 20e-6, extra: flops / 5e12},
+	}
+}
+
+// split returns how many of the experts, given by their token counts in
+// ascending order, the CPU should compute (the first c), and the predicted
+// CPU and GPU times. It minimizes max(cpu, gpu), preferring the GPU on ties.
+func (cm *costModel) split(counts []int) (c int, cpuT, gpuT float64) {
+	var gpuAll float64
+	for _, m := range counts {
+		gpuAll += cm.gpu.of(m)
+	}
+	best, bestC, bestCPU, bestGPU := gpuAll, 0, 0.0, gpuAll
+	cpuT, gpuT = 0, gpuAll
+	for i, m := range counts {
+		cpuT += cm.cpu.of(m)
+		gpuT -= cm.gpu.of(m)
+		if t := max(cpuT, gpuT); t < best {
+			best, bestC, bestCPU, bestGPU = t, i+1, cpuT, max(gpuT, 0)
+		}
+	}
+	return bestC, bestCPU, bestGPU
+}
+
+// uniformCounts is the token count of each picked expert for a batch of n
+// tokens spread evenly over nExp experts, kk per token (ascending).
+func uniformCounts(n, kk, nExp int) []int {
+	pairs := n * kk
+	distinct := min(nExp, pairs)
+	counts := make([]int, distinct)
+	for i := range counts {
+		counts[i] = pairs / distinct
+		if i >= distinct-pairs%distinct {
+			counts[i]++
+		}
+	}
+	return counts
+}
+
+// ExpertStats reports the hybrid expert scheduler: what ran where, and the
+// measured costs the split is chosen by.
+type ExpertStats struct {
+	Mode string `json:"mode"` // auto, cpu or gpu (Options.ExpertsOn)
+	// LayerBatches counts MoE layer evaluations whose experts were in host
+	// memory; CPUOnly, GPUOnly and Mixed split them by where they ran.
+	LayerBatches int64 `json:"layer_batches"`
+	CPUOnly      int64 `json:"cpu_only_layer_batches"`
+	GPUOnly      int64 `json:"gpu_only_layer_batches"`
+	Mixed        int64 `json:"mixed_layer_batches"`
+	// CPUExpertProducts: experts computed on the CPU (one per expert, layer
+	// and batch); CPUTokenProducts: their (token, expert) pairs.
+	CPUExpertProducts int64 `json:"cpu_expert_products"`
+	CPUTokenProducts  int64 `json:"cpu_token_products"`
+	// StreamedExperts: experts copied into the GPU's staging area (once
+	// per chunk they are used in); StreamedBytes: their weights.
+	StreamedExperts  int64 `json:"streamed_experts"`
+	StreamedBytes    int64 `json:"streamed_bytes"`
+	GPUTokenProducts int64 `json:"gpu_token_products"`
+	// CPUSeconds: wall time of the CPU's expert work (overlapping the GPU
+	// stream); GPUStreamSeconds: the GPU share, copies and products, timed
+	// with events (0 where the driver does not time, as the fake one).
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	GPUStreamSeconds float64 `json:"gpu_stream_seconds"`
+	// Costs are the current estimates per expert shape.
+	Costs []ExpertCosts `json:"measured_costs"`
+}
+
+// ExpertCosts are the estimates of one expert shape and the choices they
+// imply.
+type ExpertCosts struct {
+	ExpertBytes int64 `json:"expert_bytes"` // gate, up and down of one expert
+	// Milliseconds for an expert used by one token, and per further token.
+	CPUMsPerExpert     float64 `json:"cpu_ms_per_expert"`
+	CPUMsPerExtraToken float64 `json:"cpu_ms_per_extra_token"`
+	GPUMsPerExpert     float64 `json:"gpu_ms_per_expert"`
+	GPUMsPerExtraToken float64 `json:"gpu_ms_per_extra_token"`
+	// Samples behind the per-expert and per-token estimates (0: prior).
+	CPUSamples [2]int `json:"cpu_samples"`
+	GPUSamples [2]int `json:"gpu_samples"`
+	// DecodeCPUExperts is how many of a single token's experts the CPU
+	// takes under these estimates.
+	DecodeCPUExperts int `json:"decode_cpu_experts"`
+	// AllGPUFromTokens is the prompt-batch threshold: from this many tokens
+	// (routing spread evenly) every picked expert is streamed to the GPU;
+	// 0: not up to 8192 tokens.
+	AllGPUFromTokens int `json:"all_gpu_from_tokens"`
+}
+
+// hybridState is the executor's machinery for experts in host memory.
+type hybridState struct {
+	cs *cuda.Stream // expert uploads, overlapping the products on the compute stream
+	// ready[part][m]: staging part's matrix m is copied; free[part]: the
+	// products reading part are done (the next copy into it waits).
+	ready  [2][3]*cuda.Event
+	free   [2]*cuda.Event
+	parts  int
+	t0, t1 *cuda.Event // the GPU share of the last layer batch
+	timed  struct {
+		cm            *costModel
+		experts, pair int
+		ok            bool
+	}
+	// Pinned host buffers: ids, router weights, masked weights and inputs
+	// downloaded once per layer; slots and grouping indices uploaded per
+	// chunk; the CPU's weighted sum uploaded back.
+	hIDs, hW, hWm, hX, hOut, hSlots, hIdx *cuda.HostBuffer
+	nCap                                  int // tokens the buffers hold
+	costs                                 map[costKey]*costModel
+	stats                                 ExpertStats
+	// forceCPU, when set (tests), gives the CPU count for d distinct experts.
+	forceCPU func(d int) int
+	// CPU scratch.
+	xs, gb, ub, yb []float32
+}
+
+func (g *Executor) newHybrid() error {
+	ctx := g.b.ctx
+	h := &hybridState{costs: map[costKey]*costModel{}}
+	g.hyb = h
+	var err error
+	if h.cs, err = ctx.NewStream(); err != nil {
+		return err
+	}
+	evs := []**cuda.Event{&h.t0, &h.t1, &h.free[0], &h.free[1]}
+	for p := range h.ready {
+		for m := range h.ready[p] {
+			evs = append(evs, &h.ready[p][m])
+		}
+	}
+	for i, e := range evs {
+		if *e, err = ctx.NewEvent(i < 2); err != nil {
+			return err
+		}
+	}
+	// Two staging parts let a chunk's copies overlap the previous chunk's
+	// products; only worth it when the batch is chunked anyway (a staging
+	// area for every expert copies each once per layer) and each part
+	// still holds one token's experts.
+	h.parts = 1
+	if s := g.o.StagingExperts; s < g.nExp && s >= 2*g.nUsed {
+		h.parts = 2
+	}
+	return nil
+}
+
+func (h *hybridState) close() {
+	if h == nil {
+		return
+	}
+	h.cs.Destroy()
+	for _, e := range []*cuda.Event{h.t0, h.t1, h.free[0], h.free[1]} {
+		e.Destroy()
+	}
+	for p := range h.ready {
+		for _, e := range h.ready[p] {
+			e.Destroy()
+		}
+	}
+	for _, b := range []*cuda.HostBuffer{h.hIDs, h.hW, h.hWm, h.hX, h.hOut, h.hSlots, h.hIdx} {
+		b.Free()
+	}
+}
+
+// reserve grows the pinned buffers for a batch of n tokens. Growing frees
+// buffers queued copies may still read, so it waits for the stream first.
+func (g *Executor) reserveHybrid(n int) error {
+	h, b := g.hyb, g.b
+	if n <= h.nCap {
+		return nil
+	}
+	if err := b.s.Synchronize(); err != nil {
+		return err
+	}
+	if err := h.cs.Synchronize(); err != nil {
+		return err
+	}
+	np, nd := uint64(4*n*g.nUsed), uint64(4*n*g.d)
+	for _, x := range []struct {
+		buf **cuda.HostBuffer
+		n   uint64
+	}{{&h.hIDs, np}, {&h.hW, np}, {&h.hWm, np}, {&h.hX, nd}, {&h.hOut, nd}, {&h.hSlots, np}, {&h.hIdx, 2 * np}} {
+		if err := b.growHost(x.buf, x.n); err != nil {
+			return fmt.Errorf("pinned expert buffers for %d tokens: %w", n, err)
+		}
+	}
+	h.nCap = n
+	return nil
+}
+
+// int32s views the first n int32 of a pinned buffer.
+func int32s(h *cuda.HostBuffer, n int) []int32 {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(&h.Bytes()[0])), n)
+}
+
+func float32s(h *cuda.HostBuffer, n int) []float32 { return h.Float32s()[:n] }
+
+// costModel returns the estimates of layer ly's expert shape.
+func (g *Executor) costModel(ly *moeSpec) *costModel {
+	var bytes int64
+	for _, t := range ly.exps {
+		bytes += int64(len(t.Data) / g.nExp)
+	}
+	k := costKey{bytes: bytes, d: g.d, ff: ly.exps[0].Rows() / g.nExp, weights: cputwin.WeightType(ly.exps[0].Info.Type)}
+	cm := g.hyb.costs[k]
+	if cm == nil {
+		cm = newCostModel(bytes, k.d, k.ff)
+		g.hyb.costs[k] = cm
+	}
+	return cm
+}
+
+// collectGPUTime folds the last layer batch's GPU share, timed by events,
+// into its estimates (call after a synchronization).
+func (h *hybridState) collectGPUTime() {
+	if !h.timed.ok {
+		return
+	}
+	h.timed.ok = false
+	ms, err := cuda.Elapsed(h.t0, h.t1)
+	if err != nil || ms <= 0 {
+		return
+	}
+	h.stats.GPUStreamSeconds += float64(ms) / 1e3
+	h.timed.cm.gpu.observe(float64(ms)/1e3, h.timed.experts, h.timed.pair)
+}
+
+// chooseSplit decides which of the picked experts (ids: n·kk pairs) the CPU
+// computes. It returns onCPU by expert id (nil: none).
+func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
+	h := g.hyb
+	count := make([]int, g.nExp)
+	var distinct []int32
+	for _, e := range ids {
+		if count[e] == 0 {
+			distinct = append(distinct, e)
+		}
+		count[e]++
+	}
+	// The CPU takes the experts with the fewest tokens: they cost it least
+	// relative to a copy.
+	slices.SortFunc(distinct, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
+	})
+	var c int
+	switch {
+	case h.forceCPU != nil:
+		c = min(max(h.forceCPU(len(distinct)), 0), len(distinct))
+	case g.o.ExpertsOn == ExpertsCPU:
+		c = len(distinct)
+	case g.o.ExpertsOn == ExpertsGPU:
+		c = 0
+	default:
+		counts := make([]int, len(distinct))
+		for i, e := range distinct {
+			counts[i] = count[e]
+		}
+		c, _, _ = cm.split(counts)
+		// Keep both estimates fresh on decode-like batches: now and then
+		// give a side that gets nothing one expert, so that a slow first
+		// measurement cannot lock it out.
+		if h.stats.LayerBatches%64 == 63 && len(ids) == len(distinct) && len(distinct) > 1 {
+			c = min(max(c, 1), len(distinct)-1)
+		}
+	}
+	if c == 0 {
+		return nil, 0, len(distinct)
+	}
+	onCPU = make([]bool, g.nExp)
+	for _, e := range distinct[:c] {
+		onCPU[e] = true
+	}
+	return onCPU, c, len(distinct) - c
+}
+
+// cpuExperts computes the CPU's experts for n tokens of input x (ids and
+// weights: n·kk pairs) into out (n·d, overwritten) on all cores, reading
+// the weights from the mapped file. It returns the experts and pairs done.
+func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out []float32, n int) (experts, pairs int) {
+	h := g.hyb
+	d, kk := g.d, g.nUsed
+	clear(out[:n*d])
+	byExpert := map[int32][]int{}
+	var order []int32
+	for p, e := range ids[:n*kk] {
+		if !onCPU[e] {
+			continue
+		}
+		if _, ok := byExpert[e]; !ok {
+			order = append(order, e)
+		}
+		byExpert[e] = append(byExpert[e], p)
+	}
+	ff := ly.exps[0].Rows() / g.nExp
+	grow := func(s *[]float32, n int) []float32 {
+		if cap(*s) < n {
+			*s = make([]float32, n)
+		}
+		return (*s)[:n]
+	}
+	for _, e := range order {
+		ps := byExpert[e]
+		m := len(ps)
+		xs := grow(&h.xs, m*d)
+		gt, up, y := grow(&h.gb, m*ff), grow(&h.ub, m*ff), grow(&h.yb, m*d)
+		for j, p := range ps {
+			t := p / kk
+			copy(xs[j*d:(j+1)*d], x[t*d:(t+1)*d])
+		}
+		ei := int(e)
+		mat := func(i, rows int) kernels.Mat { return ly.exps[i].Mat().RowRange(ei*rows, (ei+1)*rows) }
+		kernels.MatMul(gt, mat(0, ff), xs, m)
+		kernels.MatMul(up, mat(1, ff), xs, m)
+		if b := ly.expB[0]; b != nil {
+			addRows(gt, b[ei*ff:(ei+1)*ff], m)
+		}
+		if b := ly.expB[1]; b != nil {
+			addRows(up, b[ei*ff:(ei+1)*ff], m)
+		}
+		if g.glu == cputwin.SwiGLUOAI {
+			kernels.SwiGLUOAI(gt, gt, up, g.gluAlpha, g.gluLimit)
+		} else {
+			kernels.SwiGLU(gt, gt, up)
+		}
+		kernels.MatMul(y, mat(2, d), gt, m)
+		if b := ly.expB[2]; b != nil {
+			addRows(y, b[ei*d:(ei+1)*d], m)
+		}
+		for j, p := range ps {
+			t := p / kk
+			kernels.AddScaled(out[t*d:(t+1)*d], y[j*d:(j+1)*d], w[p])
+		}
+		pairs += m
+	}
+	return len(order), pairs
+}
+
+// addRows adds bias b to each of the m rows of x.
+func addRows(x, b []float32, m int) {
+	w := len(b)
+	for r := 0; r < m; r++ {
+		kernels.Add(x[r*w:(r+1)*w], b)
+	}
+}
+
+// hybridExperts runs a layer whose experts live (at least partly) in host
+// memory for n tokens: one synchronization brings the router's picks, the
+// weights and the inputs to pinned host memory; the GPU's share is queued
+// (copies on the copy stream, products on the compute stream) and runs
+// while the CPU computes its share; the CPU's weighted sum is then added.
+func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n int) error {
+	h, b, st := g.hyb, g.b, g.b.s
+	d, kk := g.d, g.nUsed
+	np := n * kk
+	if err := g.reserveHybrid(n); err != nil {
+		return err
+	}
+	ids := int32s(h.hIDs, np)
+	if err := st.DownloadAsync(cuda.Int32Bytes(ids), dids); err != nil {
+		return err
+	}
+	cpuPossible := g.o.ExpertsOn != ExpertsGPU || h.forceCPU != nil
+	var w, x []float32
+	if cpuPossible {
+		w, x = float32s(h.hW, np), float32s(h.hX, n*d)
+		if err := st.DownloadAsync(cuda.Float32Bytes(w), dw); err != nil {
+			return err
+		}
+		if err := st.DownloadAsync(cuda.Float32Bytes(x), dx); err != nil {
+			return err
+		}
+	}
+	if err := st.Synchronize(); err != nil {
+		return err
+	}
+	h.collectGPUTime()
+	for _, e := range ids {
+		if e < 0 || int(e) >= g.nExp {
+			return fmt.Errorf("router picked expert %d of %d", e, g.nExp)
+		}
+	}
+	cm := g.costModel(ly)
+	onCPU, nCPU, nGPU := g.chooseSplit(cm, ids)
+	h.stats.LayerBatches++
+	switch {
+	case nGPU == 0:
+		h.stats.CPUOnly++
+	case nCPU == 0:
+		h.stats.GPUOnly++
+	default:
+		h.stats.Mixed++
+	}
+	if nGPU > 0 {
+		if nCPU > 0 {
+			// The CPU's pairs weigh nothing in the GPU's sum.
+			wm := float32s(h.hWm, np)
+			for p, e := range ids {
+				wm[p] = w[p]
+				if onCPU[e] {
+					wm[p] = 0
+				}
+			}
+			if err := st.UploadAsync(dw, cuda.Float32Bytes(wm)); err != nil {
+				return err
+			}
+		}
+		if err := g.streamExperts(ly, cm, ids, onCPU, dx, dw, dh, n); err != nil {
+			return err
+		}
+	}
+	if nCPU == 0 {
+		return nil
+	}
+	start := time.Now()
+	out := float32s(h.hOut, n*d)
+	experts, pairs := g.cpuExperts(ly, onCPU, ids, w, x, out, n)
+	el := time.Since(start).Seconds()
+	cm.cpu.observe(el, experts, pairs)
+	h.stats.CPUSeconds += el
+	h.stats.CPUExpertProducts += int64(experts)
+	h.stats.CPUTokenProducts += int64(pairs)
+	// Added after the GPU's share on the compute stream: scrY is free again.
+	a := &allocator{b: b}
+	dy := a.get(scrY, n*d)
+	if a.err != nil {
+		return a.err
+	}
+	if err := st.UploadAsync(dy, cuda.Float32Bytes(out)); err != nil {
+		return err
+	}
+	return b.k.Add(st, dh, dy, dh, n*d, n*d)
+}
+
+// ExpertStats returns what the hybrid expert scheduler did since the
+// executor was made (or ResetExpertStats) and its current estimates. It is
+// the zero value (mode aside) when no expert lives in host memory.
+func (g *Executor) ExpertStats() ExpertStats {
+	g.b.mu.Lock()
+	defer g.b.mu.Unlock()
+	if g.hyb == nil {
+		return ExpertStats{Mode: g.o.ExpertsOn.String()}
+	}
+	s := g.hyb.stats
+	s.Mode = g.o.ExpertsOn.String()
+	s.Costs = nil
+	for _, cm := range g.hyb.costs {
+		c := ExpertCosts{
+			ExpertBytes:    cm.expertBytes,
+			CPUMsPerExpert: cm.cpu.first * 1e3, CPUMsPerExtraToken: cm.cpu.extra * 1e3,
+			GPUMsPerExpert: cm.gpu.first * 1e3, GPUMsPerExtraToken: cm.gpu.extra * 1e3,
+			CPUSamples: [2]int{cm.cpu.nFirst, cm.cpu.nExtra}, GPUSamples: [2]int{cm.gpu.nFirst, cm.gpu.nExtra},
+		}
+		c.DecodeCPUExperts, _, _ = cm.split(uniformCounts(1, g.nUsed, g.nExp))
+		for n := 1; n <= 8192; n++ {
+			if k, _, _ := cm.split(uniformCounts(n, g.nUsed, g.nExp)); k == 0 {
+				c.AllGPUFromTokens = n
+				break
+			}
+		}
+		s.Costs = append(s.Costs, c)
+	}
+	slices.SortFunc(s.Costs, func(a, b ExpertCosts) int { return cmp.Compare(a.ExpertBytes, b.ExpertBytes) })
+	return s
+}
+
+// ResetExpertStats zeroes the counters (the estimates stay).
+func (g *Executor) ResetExpertStats() {
+	g.b.mu.Lock()
+	defer g.b.mu.Unlock()
+	if g.hyb != nil {
+		g.hyb.stats = ExpertStats{}
+	}
+}
