@@ -22,6 +22,7 @@ type Kernels struct {
 	ctx     *cuda.Context
 	modules []*cuda.Module
 	fns     map[string]*cuda.Function
+	prof    *profiler // set between StartProfile and StopProfile
 
 	// GemmMinTokens: MatMul batches of at least this many tokens run on the
 	// tensor-core kernel (gemm.cu) where its layout needs are met; 0 never.
@@ -111,6 +112,9 @@ func (k *Kernels) launch(name string, s *cuda.Stream, grid, block cuda.Dim3, arg
 	f, ok := k.fns[name]
 	if !ok {
 		return fmt.Errorf("ops: kernel %s is not loaded", name)
+	}
+	if k.prof != nil {
+		defer k.Mark(s, name)()
 	}
 	return f.Launch(s, grid, block, 0, args...)
 }
