@@ -17,6 +17,7 @@ type gpuBenchOptions struct {
 	plan, vram  string
 	ctx, ubatch int
 	profile     bool
+	expertsOn   string
 }
 
 func addGPUBenchFlags(cmd *cobra.Command, o *gpuBenchOptions) {
@@ -26,6 +27,7 @@ func addGPUBenchFlags(cmd *cobra.Command, o *gpuBenchOptions) {
 	f.IntVar(&o.ctx, "ctx", 0, "context the plan is made for and each test's cache holds (default: the plan's, or 4096)")
 	f.IntVar(&o.ubatch, "ubatch", planner.DefaultUBatch, "prompt tokens per GPU batch")
 	f.BoolVar(&o.profile, "profile", false, "after the tests, run each once more timing every kernel on the GPU, and print the time per kernel")
+	addExpertsOnFlag(cmd, &o.expertsOn)
 }
 
 // gpuBenchResult is bench's result on a GPU plan.
@@ -41,6 +43,9 @@ type gpuBenchResult struct {
 	HostRSSBytes  int64  `json:"host_rss_bytes"`
 	// Profile (with --profile): GPU time per kernel of one more pass of each test.
 	Profile []gpuProfile `json:"profile,omitempty"`
+	// Experts, per test (warm-up included): where the experts in CPU
+	// memory ran and the measured costs the split uses.
+	Experts map[string]gpu.ExpertStats `json:"experts,omitempty"`
 }
 
 // runBenchGPU runs ppN and tgN on the GPU per plan, as runBench does on the
@@ -52,6 +57,10 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 	}
 	if g.ubatch < 1 || g.ctx < 0 {
 		return usageError("--ubatch must be ≥ 1 and --ctx ≥ 0")
+	}
+	expertsOn, err := parseExpertsOn(g.expertsOn)
+	if err != nil {
+		return err
 	}
 	setKernelFlags(o.threads, o.noSIMD)
 	f, err := gguf.Open(path)
@@ -71,7 +80,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		return errNoGPU(err, man)
 	}
 	defer be.Close()
-	eng, err := loadGPUEngine(f, man, be, g.ubatch)
+	eng, err := loadGPUEngine(f, man, be, g.ubatch, expertsOn)
 	if err != nil {
 		return err
 	}
@@ -104,6 +113,23 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		},
 		Plan: planName, Engine: eng.note, Context: ctx, VRAMPlannedBytes: gd.TotalBytes,
 	}
+	// Each test's expert statistics, counted from its warm-up on.
+	startTest := func() {
+		if eng.exec != nil {
+			eng.exec.ResetExpertStats()
+		}
+	}
+	endTest := func(name string) {
+		if eng.exec == nil {
+			return
+		}
+		if st := eng.exec.ExpertStats(); st.LayerBatches > 0 {
+			if res.Experts == nil {
+				res.Experts = map[string]gpu.ExpertStats{}
+			}
+			res.Experts[name] = st
+		}
+	}
 	tokens := func(n int) []int32 {
 		ids := make([]int32, n)
 		for i := range ids {
@@ -114,6 +140,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 	if o.pp > 0 {
 		prompt := tokens(o.pp)
 		var rates []float64
+		startTest()
 		for r := 0; r <= o.reps; r++ { // r == 0 warms up
 			s, err := eng.newSeq(ctx)
 			if err != nil {
@@ -133,10 +160,12 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		}
 		mean, sd := meanSD(rates)
 		res.Results = append(res.Results, benchRow{Test: fmt.Sprintf("pp%d", o.pp), Tokens: o.pp, Reps: o.reps, TokensPerS: mean, SD: sd})
+		endTest(fmt.Sprintf("pp%d", o.pp))
 	}
 	if o.tg > 0 {
 		ids := tokens(o.tg)
 		var rates []float64
+		startTest()
 		for r := 0; r <= o.reps; r++ {
 			s, err := eng.newSeq(ctx)
 			if err != nil {
@@ -160,6 +189,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		}
 		mean, sd := meanSD(rates)
 		res.Results = append(res.Results, benchRow{Test: fmt.Sprintf("tg%d", o.tg), Tokens: o.tg, Reps: o.reps, TokensPerS: mean, SD: sd})
+		endTest(fmt.Sprintf("tg%d", o.tg))
 	}
 	res.VRAMUsedBytes, res.HostRSSBytes = peak, peakRSS()
 	if g.profile {
@@ -182,6 +212,11 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, r := range res.Results {
+		if st, ok := res.Experts[r.Test]; ok {
+			fmt.Fprintf(out, "%s: %s\n", r.Test, expertsLine(st))
+		}
 	}
 	writeGPUProfiles(out, res.Profile)
 	return nil

@@ -21,6 +21,7 @@ type gpuRunOptions struct {
 	validate    bool
 	reps        int
 	cpuFallback bool
+	expertsOn   string
 }
 
 func addGPURunFlags(cmd *cobra.Command, o *gpuRunOptions) {
@@ -30,6 +31,21 @@ func addGPURunFlags(cmd *cobra.Command, o *gpuRunOptions) {
 	f.BoolVar(&o.validate, "validate", false, "run the same prompt on the CPU runtime too and report top-1 agreement and the largest logit difference (greedy sampling)")
 	f.IntVar(&o.reps, "reps", 1, "repeat the generation this many times (fresh context each) and report mean ± sd")
 	f.BoolVar(&o.cpuFallback, "cpu-fallback", false, "without a usable GPU, run a GPU plan on the CPU runtime instead of failing")
+	addExpertsOnFlag(cmd, &o.expertsOn)
+}
+
+// addExpertsOnFlag adds --experts-on (run and bench on a GPU).
+func addExpertsOnFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "experts-on", "auto", "where the experts the plan leaves in CPU memory are computed: auto (split per layer between the CPU cores and streaming to the GPU, by measured cost), cpu (all on the CPU cores) or gpu (all streamed to the GPU)")
+}
+
+// parseExpertsOn reads --experts-on as a usage error if bad.
+func parseExpertsOn(s string) (gpu.ExpertPlace, error) {
+	p, err := gpu.ParseExpertPlace(s)
+	if err != nil {
+		return 0, usageError("--experts-on: %v", err)
+	}
+	return p, nil
 }
 
 // gpuPlanned reports whether the run goes through the GPU path: a plan
@@ -102,7 +118,7 @@ type cpuSeq struct{ *runtime.Session }
 
 func (cpuSeq) Close() {}
 
-func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch int) (*gpuEngine, error) {
+func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch int, expertsOn gpu.ExpertPlace) (*gpuEngine, error) {
 	e := &gpuEngine{be: be, f: f}
 	place, err := runtime.PlacementFromManifest(man, f)
 	if err != nil {
@@ -148,6 +164,7 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch 
 	e.exec, err = gpu.NewExecutor(e.m, be, gpu.Options{
 		ExpertTensorOnGPU: func(name string) bool { return onGPU[name] },
 		StagingExperts:    staging,
+		ExpertsOn:         expertsOn,
 	})
 	if err != nil {
 		return nil, err
@@ -274,7 +291,10 @@ type gpuRunResult struct {
 	DecodeTokens      int  `json:"decode_tokens"` // tokens timed by decode_tokens_per_s (generated − 1)
 
 	Validation *validation `json:"validation,omitempty"`
-	Notes      []string    `json:"notes,omitempty"`
+	// Experts: where the experts in CPU memory ran (CPU cores or streamed
+	// to the GPU) over all reps, and the measured costs the split uses.
+	Experts *gpu.ExpertStats `json:"experts,omitempty"`
+	Notes   []string         `json:"notes,omitempty"`
 }
 
 // runGPU runs a GPU plan. It returns handled=false when the plan puts
@@ -282,6 +302,10 @@ type gpuRunResult struct {
 func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 	if o.gpu.reps < 1 || o.gpu.ubatch < 1 {
 		return true, usageError("--reps and --ubatch must be ≥ 1")
+	}
+	expertsOn, err := parseExpertsOn(o.gpu.expertsOn)
+	if err != nil {
+		return true, err
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -330,7 +354,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		return true, err
 	}
 	start := time.Now()
-	eng, err := loadGPUEngine(f, man, be, o.gpu.ubatch)
+	eng, err := loadGPUEngine(f, man, be, o.gpu.ubatch, expertsOn)
 	if err != nil {
 		return true, err
 	}
@@ -484,6 +508,10 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 			TTFT: newStat(ttft), PrefillTokensPerS: newStat(prefillRate), DecodeTokensPerS: newStat(decodeRate),
 			DecodeTokens: max(len(ids)-1, 0), Validation: val, Notes: man.Notes,
 		}
+		if eng.exec != nil {
+			st := eng.exec.ExpertStats()
+			res.Experts = &st
+		}
 		res.VRAMPlanned.Weights, res.VRAMPlanned.KV, res.VRAMPlanned.Compute, res.VRAMPlanned.Reserve = gdev.WeightsBytes, gdev.KVBytes, gdev.ComputeBytes, gdev.ReserveBytes
 		if gdev.TotalBytes > 0 {
 			res.VRAMUsedOfPlanned = float64(peak) / float64(gdev.TotalBytes)
@@ -505,11 +533,31 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		fmt.Fprintf(stderr, "prompt %d tokens in %.1f ms (%.1f tok/s), TTFT %.1f ms, %d tokens decoded at %s tok/s; GPU memory in use at peak %s of %s planned\n",
 			len(prompt), ms(last.prefill.Seconds()), prefillRate[0], ms(last.ttft.Seconds()), len(ids), fmtStat(newStat(decodeRate)),
 			planner.FormatSize(int64(peak)), planner.FormatSize(gdev.TotalBytes))
+		if eng.exec != nil {
+			if line := expertsLine(eng.exec.ExpertStats()); line != "" {
+				fmt.Fprintln(stderr, line)
+			}
+		}
 	}
 	if val != nil && !val.GreedyTokensMatch {
 		return true, fmt.Errorf("validation failed: the GPU run's greedy tokens differ from the CPU runtime's at generated token %d", val.FirstMismatch)
 	}
 	return true, nil
+}
+
+// expertsLine summarizes where the experts in CPU memory ran ("" when
+// none is there).
+func expertsLine(st gpu.ExpertStats) string {
+	if st.LayerBatches == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("experts in CPU memory (--experts-on %s): %d expert products on the CPU cores, %d experts streamed to the GPU (%s); layer batches cpu-only %d, gpu-only %d, split %d",
+		st.Mode, st.CPUExpertProducts, st.StreamedExperts, planner.FormatSize(st.StreamedBytes), st.CPUOnly, st.GPUOnly, st.Mixed)
+	for _, c := range st.Costs {
+		line += fmt.Sprintf("; measured per expert: CPU %.3f ms (+%.3f ms a token), GPU stream %.3f ms (+%.4f ms a token): a token's experts split %d CPU / rest GPU, all streamed from %d-token batches",
+			c.CPUMsPerExpert, c.CPUMsPerExtraToken, c.GPUMsPerExpert, c.GPUMsPerExtraToken, c.DecodeCPUExperts, c.AllGPUFromTokens)
+	}
+	return line
 }
 
 func fmtStat(s stat) string {
