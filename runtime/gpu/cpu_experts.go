@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -422,9 +424,30 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		}
 		return (*s)[:n]
 	}
+	// Experts of one token run together, row blocks of all of them shared
+	// by the cores (one fork per phase instead of one per product).
+	var singles []int32
+	for _, e := range order {
+		if len(byExpert[e]) == 1 {
+			singles = append(singles, e)
+		}
+	}
+	if len(singles) > 0 {
+		gt, up, y := grow(&h.gb, len(singles)*ff), grow(&h.ub, len(singles)*ff), grow(&h.yb, len(singles)*d)
+		g.singleTokenExperts(ly, singles, byExpert, x, gt, up, y)
+		for i, e := range singles {
+			p := byExpert[e][0]
+			t := p / kk
+			kernels.AddScaled(out[t*d:(t+1)*d], y[i*d:(i+1)*d], w[p])
+		}
+		pairs += len(singles)
+	}
 	for _, e := range order {
 		ps := byExpert[e]
 		m := len(ps)
+		if m == 1 {
+			continue
+		}
 		xs := grow(&h.xs, m*d)
 		gt, up, y := grow(&h.gb, m*ff), grow(&h.ub, m*ff), grow(&h.yb, m*d)
 		for j, p := range ps {
@@ -457,6 +480,85 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		pairs += m
 	}
 	return len(order), pairs
+}
+
+// singleTokenExperts computes experts used by one token each: gate and up
+// rows of all of them as one parallel job list, the activation, then the
+// down rows, into y (one d-row per expert). gt and up hold ff per expert.
+func (g *Executor) singleTokenExperts(ly *moeSpec, es []int32, byExpert map[int32][]int, x, gt, up, y []float32) {
+	d, kk := g.d, g.nUsed
+	ff := ly.exps[0].Rows() / g.nExp
+	// Row blocks small enough that kernels.MatVec runs them inline
+	// (~64K multiply-adds), so the only goroutines are the workers here.
+	block := func(cols int) int { return max(1, 65536/cols) }
+	xOf := func(i int) []float32 {
+		t := byExpert[es[i]][0] / kk
+		return x[t*d : (t+1)*d]
+	}
+	bg := block(d)
+	nbg := (ff + bg - 1) / bg
+	parallelJobs(2*len(es)*nbg, func(j int) {
+		i, m, k := j/(2*nbg), (j/nbg)%2, j%nbg
+		r0, r1 := k*bg, min((k+1)*bg, ff)
+		e := int(es[i])
+		dst := gt
+		if m == 1 {
+			dst = up
+		}
+		kernels.MatVec(dst[i*ff+r0:i*ff+r1], ly.exps[m].Mat().RowRange(e*ff+r0, e*ff+r1), xOf(i))
+	})
+	for i, e := range es {
+		ei := int(e)
+		gi, ui := gt[i*ff:(i+1)*ff], up[i*ff:(i+1)*ff]
+		if b := ly.expB[0]; b != nil {
+			kernels.Add(gi, b[ei*ff:(ei+1)*ff])
+		}
+		if b := ly.expB[1]; b != nil {
+			kernels.Add(ui, b[ei*ff:(ei+1)*ff])
+		}
+		if g.glu == cputwin.SwiGLUOAI {
+			kernels.SwiGLUOAI(gi, gi, ui, g.gluAlpha, g.gluLimit)
+		} else {
+			kernels.SwiGLU(gi, gi, ui)
+		}
+	}
+	bd := block(ff)
+	nbd := (d + bd - 1) / bd
+	parallelJobs(len(es)*nbd, func(j int) {
+		i, k := j/nbd, j%nbd
+		r0, r1 := k*bd, min((k+1)*bd, d)
+		e := int(es[i])
+		kernels.MatVec(y[i*d+r0:i*d+r1], ly.exps[2].Mat().RowRange(e*d+r0, e*d+r1), gt[i*ff:(i+1)*ff])
+	})
+	if b := ly.expB[2]; b != nil {
+		for i, e := range es {
+			kernels.Add(y[i*d:(i+1)*d], b[int(e)*d:(int(e)+1)*d])
+		}
+	}
+}
+
+// parallelJobs runs fn(0..n-1) on kernels.Threads() workers, each taking
+// the next job as it finishes one.
+func parallelJobs(n int, fn func(j int)) {
+	workers := min(kernels.Threads(), n)
+	if workers <= 1 {
+		for j := 0; j < n; j++ {
+			fn(j)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := int(next.Add(1) - 1); j < n; j = int(next.Add(1) - 1) {
+				fn(j)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // addRows adds bias b to each of the m rows of x.
