@@ -176,7 +176,7 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	switch o.Runtime {
 	case "", RuntimeLlamaCpp:
 	case RuntimeGguftool:
-		kv = hp.GguftoolKV(o.Context)
+		kv = hp.GguftoolKV(o.Context, min(o.UBatch, o.Context))
 		kvTotal = 0
 		for _, l := range kv {
 			kvTotal += l.Bytes()

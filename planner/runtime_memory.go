@@ -61,10 +61,15 @@ func gguftoolExecutor(arch string) bool {
 	return arch == "gpt-oss" || arch == "deepseek" || arch == "deepseek2" || arch == "phimoe"
 }
 
-// GguftoolKV is gguftool's KV cache for ctx positions: float32 keys and
-// values of every position in every layer (no padding, no sliding-window
-// trimming), each layer's K and V one allocation.
-func (hp *HParams) GguftoolKV(ctx int) []LayerKV {
+// GguftoolKV is gguftool's KV cache for ctx positions evaluated in passes
+// of at most ubatch tokens (runtime/gpu's KVCache): keys and values in half
+// precision, full-attention layers a cell per position, sliding-window
+// layers a ring of min(ctx, window + ubatch) cells (a pass stores all its
+// rows before its queries read them, so the ring holds the window of the
+// pass's first query plus the pass), MLA layers the latent and rope rows
+// only. The whole cache is one allocation (its page rounding is counted in
+// the compute part's rounding).
+func (hp *HParams) GguftoolKV(ctx, ubatch int) []LayerKV {
 	out := make([]LayerKV, hp.Layers)
 	for il := range out {
 		var k, v int64
@@ -74,7 +79,12 @@ func (hp *HParams) GguftoolKV(ctx int) []LayerKV {
 			nkv := hp.HeadsKV[il]
 			k, v = nkv*int64(hp.KeyLen), nkv*int64(hp.ValLen)
 		}
-		out[il] = LayerKV{Cells: ctx, BytesPerToken: 4 * (k + v), Sliding: hp.SWALayers[il] && hp.SWA > 0}
+		sliding := hp.SWALayers[il] && hp.SWA > 0
+		cells := ctx
+		if sliding {
+			cells = min(ctx, hp.SWA+max(ubatch, 1))
+		}
+		out[il] = LayerKV{Cells: cells, BytesPerToken: 2 * (k + v), Sliding: sliding}
 	}
 	return out
 }
@@ -122,7 +132,9 @@ func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 		h, rank, rope := int64(hp.Heads), int64(hp.KVLoraRank), int64(hp.RopeDim)
 		q1 = n * h * (nope + rope)
 		q2 = max(q1, n*h*(rank+rope))
-		g.Scratch += scratchBuf(n*h*rank) + scratchBuf(n*h*dv)
+		// The latent output slot also carries the new latent rows before
+		// they are stored as halves.
+		g.Scratch += scratchBuf(n*max(h*rank, rank+rope)) + scratchBuf(n*h*dv)
 		if qr > 0 {
 			g.Scratch += scratchBuf(n * qr)
 		}
@@ -201,7 +213,7 @@ func weightRounding(m *Model, hp *HParams, onGPU func(i int) bool) int64 {
 }
 
 func (g *GguftoolMemory) describe() string {
-	kv := "KV cache on the GPU (float32)"
+	kv := "KV cache on the GPU (f16, sliding-window layers a ring of window + ubatch cells)"
 	if g.KVOnHost {
 		kv = "KV cache in CPU memory"
 	}

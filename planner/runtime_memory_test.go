@@ -6,8 +6,8 @@ import (
 )
 
 // TestGguftoolTargetGPTOSS20B plans the real gpt-oss-20b geometry for
-// gguftool's runtime: the GPU KV cache is float32 for every position of
-// every layer, the compute part is runtime/gpu's scratch, staging area,
+// gguftool's runtime: the GPU KV cache is f16 (sliding-window layers a ring
+// of window + ubatch cells), the compute part is runtime/gpu's scratch, staging area,
 // vectors and page rounding, and the reserve is the measured context.
 func TestGguftoolTargetGPTOSS20B(t *testing.T) {
 	for _, c := range []struct {
@@ -28,8 +28,9 @@ func TestGguftoolTargetGPTOSS20B(t *testing.T) {
 		}
 		g, _ := man.GPU()
 		hp := hparams(t, m)
-		// 24 layers × 8 KV heads × 64 × (K + V) × 4 B × 4096 positions.
-		if want := int64(hp.Layers) * 8 * 64 * 2 * 4 * 4096; g.KVBytes != want {
+		// Half K and V of 8 KV heads × 64: 12 full layers × 4096 positions,
+		// 12 sliding-window layers × (window 128 + ubatch 512) cells.
+		if want := int64(12*4096+12*(128+512)) * 8 * 64 * 2 * 2; g.KVBytes != want {
 			t.Errorf("%s: KV %d, want %d", c.typ, g.KVBytes, want)
 		}
 		if g.ReserveBytes != GguftoolReserve || man.Budget.Runtime != RuntimeGguftool {

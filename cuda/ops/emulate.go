@@ -24,7 +24,8 @@ func Emulate(f *cuda.Fake) {
 		f.Kernels["get_rows_"+t.String()] = emulateGetRows(t)
 	}
 	f.Kernels["rope_f32"] = emulateRope
-	f.Kernels["attention_f32"] = emulateAttention
+	f.Kernels["attention_f16"] = emulateAttention
+	f.Kernels["kv_store_f16"] = emulateKVStore
 	f.Kernels["rms_norm_f32"] = emulateRMSNorm
 	f.Kernels["layer_norm_f32"] = emulateLayerNorm
 	f.Kernels["add_f32"] = emulateAdd
@@ -235,18 +236,19 @@ func emulateAttention(f *cuda.Fake, l cuda.Launch) error {
 		QTokStride: i32(a[1]), QHeadStride: i32(a[2]), KPosStride: i32(a[4]), KHeadStride: i32(a[5]),
 		VPosStride: i32(a[7]), VHeadStride: i32(a[8]), OTokStride: i32(a[10]), OHeadStride: i32(a[11]),
 		NTok: i32(a[13]), NHead: i32(a[14]), NHeadKV: i32(a[15]), DK: i32(a[16]), DV: i32(a[17]),
-		Pos0: i32(a[18]), Window: i32(a[19]), Scale: math.Float32frombits(uint32(a[20])),
+		Pos0: i32(a[18]), Window: i32(a[19]), Cells: i32(a[20]), Scale: math.Float32frombits(uint32(a[21])),
 	}
-	nPos := p.Pos0 + p.NTok
+	// Rows the queries read: the whole ring, or the positions so far.
+	rows := min(p.Cells, p.Pos0+p.NTok)
 	q, err := fakeFloats(f, cuda.DevicePtr(a[0]), (p.NTok-1)*p.QTokStride+(p.NHead-1)*p.QHeadStride+p.DK)
 	if err != nil {
 		return err
 	}
-	k, err := fakeFloats(f, cuda.DevicePtr(a[3]), (nPos-1)*p.KPosStride+(p.NHeadKV-1)*p.KHeadStride+p.DK)
+	k, err := fakeHalves(f, cuda.DevicePtr(a[3]), (rows-1)*p.KPosStride+(p.NHeadKV-1)*p.KHeadStride+p.DK)
 	if err != nil {
 		return err
 	}
-	v, err := fakeFloats(f, cuda.DevicePtr(a[6]), (nPos-1)*p.VPosStride+(p.NHeadKV-1)*p.VHeadStride+p.DV)
+	v, err := fakeHalves(f, cuda.DevicePtr(a[6]), (rows-1)*p.VPosStride+(p.NHeadKV-1)*p.VHeadStride+p.DV)
 	if err != nil {
 		return err
 	}
@@ -267,6 +269,41 @@ func emulateAttention(f *cuda.Fake, l cuda.Launch) error {
 		}
 	}
 	return nil
+}
+
+func emulateKVStore(f *cuda.Fake, l cuda.Launch) error {
+	a := l.Args
+	src, ss, dst, ds := cuda.DevicePtr(a[0]), i32(a[1]), cuda.DevicePtr(a[2]), i32(a[3])
+	width, nTok, pos0, cells := i32(a[4]), i32(a[5]), i32(a[6]), i32(a[7])
+	x, err := fakeFloats(f, src, (nTok-1)*ss+width)
+	if err != nil {
+		return err
+	}
+	row := make([]uint16, width)
+	for t := 0; t < nTok; t++ {
+		cputwin.KVStore(x[t*ss:], ss, row, width, width, 1, 0, 1)
+		b, err := f.Bytes(dst+cuda.DevicePtr(2*((pos0+t)%cells)*ds), uint64(2*width))
+		if err != nil {
+			return err
+		}
+		for i, h := range row {
+			binary.LittleEndian.PutUint16(b[2*i:], h)
+		}
+	}
+	return nil
+}
+
+// fakeHalves reads n halves at p as float32.
+func fakeHalves(f *cuda.Fake, p cuda.DevicePtr, n int) ([]float32, error) {
+	b, err := f.Bytes(p, uint64(2*n))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = cputwin.HalfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return out, nil
 }
 
 func fakeFloats(f *cuda.Fake, p cuda.DevicePtr, n int) ([]float32, error) {

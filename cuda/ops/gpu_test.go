@@ -350,6 +350,25 @@ func TestRopeGPU(t *testing.T) {
 	}
 }
 
+// halves rounds x to half precision: the cache rows (as uint16) and their
+// float32 values (what the twin reads).
+func halves(x []float32) ([]uint16, []float32) {
+	h, f := make([]uint16, len(x)), make([]float32, len(x))
+	for i, v := range x {
+		h[i] = cputwin.Float32ToHalf(v)
+		f[i] = cputwin.HalfToFloat32(h[i])
+	}
+	return h, f
+}
+
+func (e *gpuEnv) devH(x []uint16) cuda.DevicePtr {
+	b := make([]byte, 2*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint16(b[2*i:], v)
+	}
+	return e.upload(b)
+}
+
 func TestAttentionGPU(t *testing.T) {
 	e := newEnv(t)
 	type tc struct {
@@ -359,30 +378,33 @@ func TestAttentionGPU(t *testing.T) {
 		dk, dv     int
 		window     int
 		sinks, mla bool
+		cells      int // 0: no ring
 	}
 	cases := []tc{
-		{"decode gqa sinks window", 1, 300, 8, 2, 64, 64, 128, true, false},
-		{"decode gqa full long", 1, 1500, 8, 2, 64, 64, 0, true, false},
-		{"prefill causal", 37, 0, 4, 4, 128, 128, 0, false, false},
-		{"prefill chunk window", 20, 100, 8, 1, 64, 64, 16, true, false},
-		{"decode mla absorbed", 1, 200, 16, 1, 576, 512, 0, false, true},
-		{"prefill mla absorbed", 9, 50, 4, 1, 96, 64, 0, false, true},
+		{"decode gqa sinks window", 1, 300, 8, 2, 64, 64, 128, true, false, 0},
+		{"decode gqa full long", 1, 1500, 8, 2, 64, 64, 0, true, false, 0},
+		{"prefill causal", 37, 0, 4, 4, 128, 128, 0, false, false, 0},
+		{"prefill chunk window", 20, 100, 8, 1, 64, 64, 16, true, false, 0},
+		{"decode mla absorbed", 1, 200, 16, 1, 576, 512, 0, false, true, 0},
+		{"prefill mla absorbed", 9, 50, 4, 1, 96, 64, 0, false, true, 0},
+		{"decode ring window", 1, 1000, 8, 2, 64, 64, 128, true, false, 129},
+		{"prefill ring window wraps", 48, 300, 8, 1, 64, 64, 128, true, false, 128 + 48},
 	}
 	for _, c := range cases {
-		nPos := c.pos0 + c.nTok
 		p := cputwin.AttentionParams{
 			QTokStride: c.nh * c.dk, QHeadStride: c.dk,
 			KPosStride: c.nkv * c.dk, KHeadStride: c.dk,
 			VPosStride: c.nkv * c.dv, VHeadStride: c.dv,
 			OTokStride: c.nh * c.dv, OHeadStride: c.dv,
 			NTok: c.nTok, NHead: c.nh, NHeadKV: c.nkv, DK: c.dk, DV: c.dv,
-			Pos0: c.pos0, Window: c.window, Scale: float32(1 / math.Sqrt(float64(c.dk))),
+			Pos0: c.pos0, Window: c.window, Cells: c.cells, Scale: float32(1 / math.Sqrt(float64(c.dk))),
 		}
+		rows := p.CacheRows()
 		q := e.floats(c.nTok*p.QTokStride, 1)
-		k := e.floats(nPos*p.KPosStride, 1)
-		v := e.floats(nPos*p.VPosStride, 1)
-		dk := e.dev(k)
-		dv := e.dev(v)
+		kh, k := halves(e.floats(rows*p.KPosStride, 1))
+		vh, v := halves(e.floats(rows*p.VPosStride, 1))
+		dk := e.devH(kh)
+		dv := e.devH(vh)
 		if c.mla { // V is the first dv values of each K row
 			p.VPosStride, p.VHeadStride = p.KPosStride, p.KHeadStride
 			v, dv = k, dk
@@ -398,8 +420,49 @@ func TestAttentionGPU(t *testing.T) {
 		if err := e.k.Attention(nil, p, e.dev(q), dk, dv, ds, out); err != nil {
 			t.Fatal(err)
 		}
-		e.compare("attention_f32 "+c.name, e.read(out, len(want)), want, 2e-5)
+		e.compare("attention_f16 "+c.name, e.read(out, len(want)), want, 2e-5)
 	}
+}
+
+// TestKVStoreGPU: kv_store_f16 rounds like the twin (bit-exact) and writes
+// into ring rows, leaving the other rows alone.
+func TestKVStoreGPU(t *testing.T) {
+	e := newEnv(t)
+	const width, stride, srcStride, nTok, pos0, cells = 96, 100, 130, 9, 13, 16
+	src := e.floats(nTok*srcStride, 70000) // past half's range too: ±Inf
+	for i := range 64 {
+		src[i] = float32(i-32) * 1e-6 // subnormals
+	}
+	fill := make([]uint16, cells*stride)
+	for i := range fill {
+		fill[i] = 0x7e01 // a NaN marker
+	}
+	want := append([]uint16(nil), fill...)
+	cputwin.KVStore(src, srcStride, want, stride, width, nTok, pos0, cells)
+	dst := e.devH(fill)
+	if err := e.k.KVStore(nil, e.dev(src), srcStride, dst, stride, width, nTok, pos0, cells); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ctx.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]uint16, len(want))
+	if err := e.ctx.API().MemcpyDtoH(unsafe.Pointer(&got[0]), dst, uint64(2*len(got))); err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for i := range want {
+		if got[i] != want[i] {
+			if bad++; bad < 5 {
+				t.Errorf("cache element %d (row %d): GPU %#04x, twin %#04x", i, i/stride, got[i], want[i])
+			}
+		}
+	}
+	status := "PASS"
+	if bad > 0 {
+		status = "FAIL"
+	}
+	fmt.Printf("GPUCHECK %-40s mismatches %d of %d %s\n", "kv_store_f16 ring", bad, len(want), status)
 }
 
 func TestRouterGPU(t *testing.T) {

@@ -38,7 +38,7 @@ func kernelNames() map[string][]string {
 	m := map[string][]string{
 		kernels.Norm:        {"rms_norm_f32", "layer_norm_f32"},
 		kernels.Rope:        {"rope_f32"},
-		kernels.Attention:   {"attention_f32"},
+		kernels.Attention:   {"attention_f16", "kv_store_f16"},
 		kernels.Router:      {"router_f32"},
 		kernels.SwiGLU:      {"swiglu_f32"},
 		kernels.Elementwise: {"add_f32", "scale_f32", "moe_sum_f32"},
@@ -185,8 +185,9 @@ const (
 	AttentionMaxDV = 512
 )
 
-// Attention computes softmax(q·kᵀ·scale [+ sink])·v per head and query over
-// the cache; sinks may be 0.
+// Attention computes softmax(q·kᵀ·scale [+ sink])·v per head and query
+// over a half-precision cache (kc, vc: rows of halves, position j in row
+// j % p.Cells; Cells 0: Pos0+NTok, a cache that never wraps); sinks may be 0.
 func (k *Kernels) Attention(s *cuda.Stream, p cputwin.AttentionParams, q, kc, vc, sinks, out cuda.DevicePtr) error {
 	if err := positive("attention", p.NTok, p.NHead, p.NHeadKV, p.DK, p.DV); err != nil {
 		return err
@@ -197,9 +198,28 @@ func (k *Kernels) Attention(s *cuda.Stream, p cputwin.AttentionParams, q, kc, vc
 	if p.NHead%p.NHeadKV != 0 {
 		return fmt.Errorf("ops: attention: %d heads do not divide into %d kv heads", p.NHead, p.NHeadKV)
 	}
-	return k.launch("attention_f32", s, cuda.Dim3{X: uint32(p.NHead), Y: uint32(p.NTok), Z: 1}, cuda.Dim3{X: 128, Y: 1, Z: 1},
+	cells := p.CacheRows()
+	// Once the ring wraps, the batch's own rows must not have overwritten a
+	// key one of its queries sees: that needs window + NTok - 1 cells.
+	if wrapped := p.Pos0+p.NTok > cells; wrapped && (p.Window <= 0 || cells < p.Window+p.NTok-1) {
+		return fmt.Errorf("ops: attention: a ring of %d cells cannot hold positions %d..%d (window %d)", cells, p.Pos0, p.Pos0+p.NTok-1, p.Window)
+	}
+	return k.launch("attention_f16", s, cuda.Dim3{X: uint32(p.NHead), Y: uint32(p.NTok), Z: 1}, cuda.Dim3{X: 128, Y: 1, Z: 1},
 		q, p.QTokStride, p.QHeadStride, kc, p.KPosStride, p.KHeadStride, vc, p.VPosStride, p.VHeadStride,
-		out, p.OTokStride, p.OHeadStride, sinks, p.NTok, p.NHead, p.NHeadKV, p.DK, p.DV, p.Pos0, p.Window, p.Scale)
+		out, p.OTokStride, p.OHeadStride, sinks, p.NTok, p.NHead, p.NHeadKV, p.DK, p.DV, p.Pos0, p.Window, cells, p.Scale)
+}
+
+// KVStore rounds nTok rows of width floats (srcStride apart) to half and
+// writes row t to cache row (pos0+t) % cells of dst (dstStride halves apart).
+func (k *Kernels) KVStore(s *cuda.Stream, src cuda.DevicePtr, srcStride int, dst cuda.DevicePtr, dstStride, width, nTok, pos0, cells int) error {
+	if err := positive("kv_store", width, nTok, cells); err != nil {
+		return err
+	}
+	if pos0 < 0 || width > dstStride || width > srcStride {
+		return fmt.Errorf("ops: kv_store: width %d, strides %d/%d, pos0 %d", width, srcStride, dstStride, pos0)
+	}
+	return k.launch("kv_store_f16", s, cuda.Dim3{X: ceilDiv(width, 256), Y: uint32(nTok), Z: 1}, cuda.Dim3{X: 256, Y: 1, Z: 1},
+		src, srcStride, dst, dstStride, width, nTok, pos0, cells)
 }
 
 const (

@@ -9,62 +9,88 @@ import (
 	"github.com/gguftool/gguftool/runtime"
 )
 
-// KVCache is one sequence's key/value cache on the GPU: per layer,
-// position-major float32 rows (kw floats of keys, vw of values per
-// position), as the runtime's host cache.
+// KVCache is one sequence's key/value cache on the GPU, in half precision
+// (as llama.cpp's default f16 cache): per layer a ring of cells[l] rows of
+// kw[l] key halves and vw[l] value halves, position j in row j % cells[l].
+// A full-attention layer has a cell per position of the session; a
+// sliding-window layer keeps its window plus the largest batch (a batch
+// stores all its rows before its queries read, so the ring needs window +
+// batch - 1 rows not to overwrite a key still in view). The whole cache is
+// one device allocation, so it costs no per-layer page rounding.
 type KVCache struct {
 	b      *Backend
-	k, v   []*cuda.Buffer
+	buf    *cuda.Buffer
+	k, v   []cuda.DevicePtr // v[l] = 0: keys only (MLA's latent rows)
 	kw, vw []int
+	cells  []int
 	maxPos int
 }
 
-// NewKVCache allocates a cache of maxPos positions for layers whose key and
-// value rows are kw[l] and vw[l] floats wide (vw[l] = 0: keys only).
-func (b *Backend) NewKVCache(kw, vw []int, maxPos int) (*KVCache, error) {
-	c := &KVCache{b: b, kw: kw, vw: vw, maxPos: maxPos}
+// kvAlign keeps every layer's rows on a 256-byte boundary.
+const kvAlign = 256
+
+// KVCacheBytes is the size of the allocation NewKVCache makes: per layer
+// cells[l] rows of (kw[l] + vw[l]) halves, keys and values each starting
+// on a 256-byte boundary (planner.GguftoolKV models the same layout).
+func KVCacheBytes(kw, vw, cells []int) uint64 {
+	var n uint64
+	al := func(x uint64) uint64 { return (x + kvAlign - 1) / kvAlign * kvAlign }
 	for l := range kw {
-		kb, err := b.ctx.Alloc(uint64(4 * kw[l] * maxPos))
-		if err != nil {
-			c.Free()
-			return nil, fmt.Errorf("KV cache layer %d keys (%d positions): %w", l, maxPos, err)
+		n += al(uint64(2 * kw[l] * cells[l]))
+		n += al(uint64(2 * vw[l] * cells[l]))
+	}
+	return n
+}
+
+// NewKVCache allocates a cache of maxPos positions for layers whose key and
+// value rows are kw[l] and vw[l] halves wide (vw[l] = 0: keys only), with
+// cells[l] ring rows each (≤ 0 or > maxPos: maxPos).
+func (b *Backend) NewKVCache(kw, vw, cells []int, maxPos int) (*KVCache, error) {
+	if len(kw) != len(vw) || len(kw) != len(cells) {
+		return nil, fmt.Errorf("KV cache: %d key, %d value and %d cell counts", len(kw), len(vw), len(cells))
+	}
+	c := &KVCache{b: b, kw: kw, vw: vw, cells: make([]int, len(kw)), maxPos: maxPos}
+	for l, n := range cells {
+		if n <= 0 || n > maxPos {
+			n = maxPos
 		}
-		c.k = append(c.k, kb)
-		if vw[l] == 0 { // a key-only cache (MLA's latent rows)
-			c.v = append(c.v, nil)
-			continue
+		c.cells[l] = n
+	}
+	size := KVCacheBytes(kw, vw, c.cells)
+	buf, err := b.ctx.Alloc(max(size, 1))
+	if err != nil {
+		return nil, fmt.Errorf("KV cache (%d layers, %d positions, %d bytes): %w", len(kw), maxPos, size, err)
+	}
+	c.buf = buf
+	var off uint64
+	for l := range kw {
+		c.k = append(c.k, buf.At(off))
+		off += KVCacheBytes(kw[l:l+1], []int{0}, c.cells[l:l+1])
+		var vp cuda.DevicePtr
+		if vw[l] > 0 {
+			vp = buf.At(off)
+			off += KVCacheBytes([]int{0}, vw[l:l+1], c.cells[l:l+1])
 		}
-		vb, err := b.ctx.Alloc(uint64(4 * vw[l] * maxPos))
-		if err != nil {
-			c.Free()
-			return nil, fmt.Errorf("KV cache layer %d values (%d positions): %w", l, maxPos, err)
-		}
-		c.v = append(c.v, vb)
+		c.v = append(c.v, vp)
 	}
 	return c, nil
 }
 
 // Bytes is the device memory the cache holds.
 func (c *KVCache) Bytes() uint64 {
-	var n uint64
-	for i := range c.k {
-		n += c.k[i].Size
-		if c.v[i] != nil {
-			n += c.v[i].Size
-		}
+	if c.buf == nil {
+		return 0
 	}
-	return n
+	return c.buf.Size
 }
+
+// Cells is the number of ring rows of layer l.
+func (c *KVCache) Cells(l int) int { return c.cells[l] }
 
 // Free releases the cache.
 func (c *KVCache) Free() {
-	for _, b := range c.k {
-		b.Free()
-	}
-	for _, b := range c.v {
-		b.Free()
-	}
-	c.k, c.v = nil, nil
+	c.buf.Free()
+	c.buf, c.k, c.v = nil, nil, nil
 }
 
 // GQA describes one grouped-query attention block whose q/k/v/o weights
@@ -232,15 +258,8 @@ func (b *Backend) attend(dx, dout, dpos cuda.DevicePtr, n, pos0 int, g *GQA, c *
 	}
 	nOut := g.O.Rows()
 	s, k := b.s, b.k
-	kc := c.k[layer].At(uint64(4 * pos0 * kw))
-	vc := c.v[layer].At(uint64(4 * pos0 * kw))
+	cells := c.cells[layer]
 	if err := k.MatMul(s, ws[0].typ, ws[0].buf.Ptr, dx, d, dq, qw, vecs[0], d, qw, n); err != nil {
-		return err
-	}
-	if err := k.MatMul(s, ws[1].typ, ws[1].buf.Ptr, dx, d, kc, kw, vecs[1], d, kw, n); err != nil {
-		return err
-	}
-	if err := k.MatMul(s, ws[2].typ, ws[2].buf.Ptr, dx, d, vc, kw, vecs[2], d, kw, n); err != nil {
 		return err
 	}
 	if g.NRot > 0 {
@@ -248,18 +267,34 @@ func (b *Backend) attend(dx, dout, dpos cuda.DevicePtr, n, pos0 int, g *GQA, c *
 		if err := k.Rope(s, dq, rp, dpos, vecs[5]); err != nil {
 			return err
 		}
-		rp.TokStride, rp.NHead = kw, g.NKV
-		if err := k.Rope(s, kc, rp, dpos, vecs[5]); err != nil {
+	}
+	// The new keys and values pass through slot 2 (free until the
+	// attention output) in float32, then go into the cache as halves.
+	if err := k.MatMul(s, ws[1].typ, ws[1].buf.Ptr, dx, d, do, kw, vecs[1], d, kw, n); err != nil {
+		return err
+	}
+	if g.NRot > 0 {
+		rp := cputwin.RopeParams{TokStride: kw, HeadStride: g.HeadDim, NHead: g.NKV, NTok: n, NRot: g.NRot, MScale: g.MScale, NeoX: g.NeoX}
+		if err := k.Rope(s, do, rp, dpos, vecs[5]); err != nil {
 			return err
 		}
+	}
+	if err := k.KVStore(s, do, kw, c.k[layer], kw, kw, n, pos0, cells); err != nil {
+		return err
+	}
+	if err := k.MatMul(s, ws[2].typ, ws[2].buf.Ptr, dx, d, do, kw, vecs[2], d, kw, n); err != nil {
+		return err
+	}
+	if err := k.KVStore(s, do, kw, c.v[layer], kw, kw, n, pos0, cells); err != nil {
+		return err
 	}
 	ap := cputwin.AttentionParams{
 		QTokStride: qw, QHeadStride: g.HeadDim, KPosStride: kw, KHeadStride: g.HeadDim,
 		VPosStride: kw, VHeadStride: g.HeadDim, OTokStride: qw, OHeadStride: g.HeadDim,
 		NTok: n, NHead: g.NHead, NHeadKV: g.NKV, DK: g.HeadDim, DV: g.HeadDim,
-		Pos0: pos0, Window: g.Window, Scale: g.Scale,
+		Pos0: pos0, Window: g.Window, Cells: cells, Scale: g.Scale,
 	}
-	if err := k.Attention(s, ap, dq, c.k[layer].Ptr, c.v[layer].Ptr, vecs[4], do); err != nil {
+	if err := k.Attention(s, ap, dq, c.k[layer], c.v[layer], vecs[4], do); err != nil {
 		return err
 	}
 	return k.MatMul(s, ws[3].typ, ws[3].buf.Ptr, do, qw, dout, nOut, vecs[3], qw, nOut, n)

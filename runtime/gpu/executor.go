@@ -66,6 +66,8 @@ type Executor struct {
 	longFrom int
 	// mla: the MLA sizes of a model whose layers use latent attention.
 	mla mlaDims
+	// batch is the pass size Reserve prepared (0: none, one pass per Eval).
+	batch int
 
 	stage      [3]*cuda.Buffer // gate, up, down staging (StagingExperts experts each)
 	stageBias  [3]*cuda.Buffer
@@ -191,25 +193,44 @@ func (g *Executor) upload() error {
 
 // Session is one sequence: its KV cache lives on the GPU.
 type Session struct {
-	g   *Executor
-	c   *KVCache
-	pos int
+	g     *Executor
+	c     *KVCache
+	pos   int
+	batch int // the most tokens one pass evaluates (sliding-window rings are sized by it)
 }
 
-// NewSession allocates a GPU KV cache for maxCtx positions.
-func (g *Executor) NewSession(maxCtx int) (*Session, error) {
-	kw, vw := make([]int, g.nLayer), make([]int, g.nLayer)
+// SessionCells returns, per layer, the KV rows a session of maxCtx
+// positions evaluated in batches of at most batch tokens keeps, and the
+// key and value widths (in halves) of a row: a full-attention layer keeps
+// every position, a sliding-window layer its window plus one batch
+// (planner.GguftoolKV models the same).
+func (g *Executor) SessionCells(maxCtx, batch int) (kw, vw, cells []int) {
+	kw, vw, cells = make([]int, g.nLayer), make([]int, g.nLayer), make([]int, g.nLayer)
 	for i := range kw {
-		kw[i], vw[i] = g.nKV*g.hd, g.nKV*g.hd
+		kw[i], vw[i], cells[i] = g.nKV*g.hd, g.nKV*g.hd, maxCtx
 		if g.layers[i].mla != nil { // latent rows, no values
 			kw[i], vw[i] = g.mla.rank+g.mla.rope, 0
+		} else if w := g.layers[i].attn.Window; w > 0 {
+			cells[i] = min(maxCtx, w+batch)
 		}
 	}
-	c, err := g.b.NewKVCache(kw, vw, maxCtx)
+	return kw, vw, cells
+}
+
+// NewSession allocates a GPU KV cache for maxCtx positions. Prompts are
+// evaluated in passes of at most the batch Reserve was given (all at once
+// without Reserve), so sliding-window layers keep window + that batch rows.
+func (g *Executor) NewSession(maxCtx int) (*Session, error) {
+	batch := g.batch
+	if batch <= 0 || batch > maxCtx {
+		batch = maxCtx
+	}
+	kw, vw, cells := g.SessionCells(maxCtx, batch)
+	c, err := g.b.NewKVCache(kw, vw, cells, maxCtx)
 	if err != nil {
 		return nil, err
 	}
-	return &Session{g: g, c: c}, nil
+	return &Session{g: g, c: c, batch: batch}, nil
 }
 
 // Close frees the session's cache.
@@ -279,18 +300,41 @@ func (g *Executor) denseFFN(f *ffnSpec, dx, dh, dtmp cuda.DevicePtr, n int) erro
 }
 
 // Eval runs tokens after the cached ones and returns their logits (all
-// rows, or the last row only).
+// rows, or the last row only). More tokens than the session's batch are
+// evaluated in passes of that batch.
 func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
-	g, b := s.g, s.g.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, d := len(tokens), g.d
+	n := len(tokens)
 	if n == 0 {
 		return nil, fmt.Errorf("no tokens to evaluate")
 	}
 	if s.pos+n > s.c.maxPos {
 		return nil, fmt.Errorf("context full: %d cached + %d new tokens exceed %d", s.pos, n, s.c.maxPos)
 	}
+	if n <= s.batch {
+		return s.eval(tokens, all)
+	}
+	var out []float32
+	for i := 0; i < n; i += s.batch {
+		j := min(i+s.batch, n)
+		l, err := s.eval(tokens[i:j], all)
+		if err != nil {
+			return nil, err
+		}
+		if all {
+			out = append(out, l...)
+		} else {
+			out = l
+		}
+	}
+	return out, nil
+}
+
+// eval is one pass of at most s.batch tokens.
+func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
+	g, b := s.g, s.g.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, d := len(tokens), g.d
 	emb, _ := g.m.Tensor("token_embd.weight")
 	if err := b.growHost(&b.hx, uint64(4*n*d)); err != nil {
 		return nil, err
@@ -405,7 +449,8 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 }
 
 // Reserve allocates the scratch buffers a batch of n tokens needs (the
-// largest the caller will evaluate) and the device copies of the norms and
+// largest one pass evaluates: sessions made after it split longer prompts
+// into passes of n, and size their sliding-window rings by n) and the device copies of the norms and
 // biases, so that the GPU memory a run takes is taken at load time, where
 // running out fails early, rather than at its first long prompt. It
 // allocates the same slots as Eval and experts (planner.gguftoolMemory
@@ -414,6 +459,7 @@ func (g *Executor) Reserve(n int) error {
 	b := g.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	g.batch = n
 	d, qw, kk, ff := g.d, g.nHead*g.hd, g.nUsed, g.ff
 	np := n * kk
 	a := &allocator{b: b}
@@ -442,7 +488,7 @@ func (g *Executor) Reserve(n int) error {
 		H, row := g.nHead, md.rank+md.rope
 		a.get(1, n*H*(md.nope+md.rope))
 		a.get(2, n*H*row)
-		a.get(scrLat, n*H*md.rank)
+		a.get(scrLat, n*max(H*md.rank, row))
 		a.get(scrMO, n*H*md.dv)
 		for i := range g.layers {
 			if ly := g.layers[i].mla; ly != nil && ly.qa != nil {

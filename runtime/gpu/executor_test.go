@@ -68,7 +68,7 @@ func checkExecutorFile(t *testing.T, f *gguf.File, name string, mixed func(strin
 					t.Fatal(err)
 				}
 			}
-			t.Log(compareRuns(t, fmt.Sprintf("%s executor mode %d", name, mi), got, want, cpu.NVocab, 1e-4))
+			t.Log(compareRuns(t, fmt.Sprintf("%s executor mode %d", name, mi), got, want, cpu.NVocab, kvF16Tol))
 			s.Close()
 			g.Close()
 		}

@@ -63,7 +63,9 @@ func (g *Executor) mlaAttend(ly *mlaSpec, dx, dout, dpos cuda.DevicePtr, n, pos0
 	}
 	a := &allocator{b: b}
 	dq, dqf := a.get(1, n*H*kLen), a.get(2, n*H*row)
-	dlat, dmo := a.get(scrLat, n*H*rank), a.get(scrMO, n*H*dv)
+	// scrLat also carries the new latent rows (float32) before they go into
+	// the half cache, ahead of its use for the latent output.
+	dlat, dmo := a.get(scrLat, n*max(H*rank, row)), a.get(scrMO, n*H*dv)
 	var dqa cuda.DevicePtr
 	if ly.q == nil {
 		dqa = a.get(scrQA, n*ly.qa.Rows())
@@ -103,8 +105,9 @@ func (g *Executor) mlaAttend(ly *mlaSpec, dx, dout, dpos cuda.DevicePtr, n, pos0
 			return err
 		}
 	}
-	// The new positions' latent rows, normalized and rotated in the cache.
-	kc := c.k[layer].At(uint64(4 * pos0 * row))
+	// The new positions' latent rows, normalized and rotated, then stored
+	// as halves.
+	kc := dlat
 	if err := mm(ly.kvA, 0, dx, d, kc, row, d, row); err != nil {
 		return err
 	}
@@ -125,6 +128,9 @@ func (g *Executor) mlaAttend(ly *mlaSpec, dx, dout, dpos cuda.DevicePtr, n, pos0
 	if err := k.Rope(st, dqf, cputwin.RopeParams{TokStride: H * row, HeadStride: row, NHead: H, NTok: n, RotOff: rank, NRot: r, MScale: 1}, dpos, freq); err != nil {
 		return err
 	}
+	if err := k.KVStore(st, kc, row, c.k[layer], row, row, n, pos0, c.cells[layer]); err != nil {
+		return err
+	}
 	// Absorb k_b: q_abs[h] = k_b[h]ᵀ·q_nope[h] (rank wide).
 	for h := 0; h < H; h++ {
 		if err := mm(ly.kb, h*rank, dq+cuda.DevicePtr(4*h*kLen), H*kLen, dqf+cuda.DevicePtr(4*h*row), H*row, nn, rank); err != nil {
@@ -134,9 +140,9 @@ func (g *Executor) mlaAttend(ly *mlaSpec, dx, dout, dpos cuda.DevicePtr, n, pos0
 	ap := cputwin.AttentionParams{
 		QTokStride: H * row, QHeadStride: row, KPosStride: row, VPosStride: row,
 		OTokStride: H * rank, OHeadStride: rank,
-		NTok: n, NHead: H, NHeadKV: 1, DK: row, DV: rank, Pos0: pos0, Scale: md.scale,
+		NTok: n, NHead: H, NHeadKV: 1, DK: row, DV: rank, Pos0: pos0, Cells: c.cells[layer], Scale: md.scale,
 	}
-	if err := k.Attention(st, ap, dqf, c.k[layer].Ptr, c.k[layer].Ptr, 0, dlat); err != nil {
+	if err := k.Attention(st, ap, dqf, c.k[layer], c.k[layer], 0, dlat); err != nil {
 		return err
 	}
 	// Decompress per head with v_b (dv wide), then the output projection.
