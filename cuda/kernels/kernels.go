@@ -24,6 +24,7 @@ const (
 	Rope        = "rope"
 	Attention   = "attention"
 	Matmul      = "matmul"
+	Matvec      = "matvec"
 	Gemm        = "gemm"
 	Router      = "router"
 	SwiGLU      = "swiglu"

@@ -48,8 +48,15 @@ func kernelNames() map[string][]string {
 		m[kernels.Matmul] = append(m[kernels.Matmul], "matmul_"+t.String(), "matmul_id_"+t.String())
 		m[kernels.Gemm] = append(m[kernels.Gemm], "gemm_"+t.String())
 	}
+	for mod, names := range extraKernelNames {
+		m[mod] = append(m[mod], names()...)
+	}
 	return m
 }
+
+// extraKernelNames adds the entry points of modules whose launchers live in
+// their own files (matvec.go).
+var extraKernelNames = map[string]func() []string{}
 
 // PTXDirEnv names an environment variable that, when set, makes Load read
 // the PTX modules from that directory instead of the embedded copy (for
@@ -271,6 +278,10 @@ func (k *Kernels) MatMul(s *cuda.Stream, t WeightType, w cuda.DevicePtr, x cuda.
 		return k.launch("gemm_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, gemmRows), Y: ceilDiv(nTok, gemmTokens), Z: 1},
 			cuda.Dim3{X: gemmThreads, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
+	if nTok <= mvTokens && matvecFits(t, w, []int64{rb}, nIn, x, xStride) {
+		return k.launch("matvec_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mvWarps), Y: ceilDiv(nTok, mvTokens), Z: 1},
+			cuda.Dim3{X: 32 * mvWarps, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
+	}
 	return k.launch("matmul_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mmWarps), Y: ceilDiv(nTok, mmTokens), Z: 1},
 		cuda.Dim3{X: 32 * mmWarps, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 }
@@ -285,6 +296,10 @@ func (k *Kernels) MatMulID(s *cuda.Stream, t WeightType, w cuda.DevicePtr, matri
 	}
 	if err := positive("matmul_id", nIn, nOut, nPairs, xDiv); err != nil {
 		return err
+	}
+	if matvecFits(t, w, []int64{rb, matrixBytes}, nIn, x, xStride) {
+		return k.launch("matvec_id_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mvWarps), Y: uint32(nPairs), Z: 1},
+			cuda.Dim3{X: 32 * mvWarps, Y: 1, Z: 1}, w, rb, matrixBytes, ids, x, xStride, xDiv, y, yStride, bias, biasStride, nIn, nOut, nPairs)
 	}
 	return k.launch("matmul_id_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mmWarps), Y: uint32(nPairs), Z: 1},
 		cuda.Dim3{X: 32 * mmWarps, Y: 1, Z: 1}, w, rb, matrixBytes, ids, x, xStride, xDiv, y, yStride, bias, biasStride, nIn, nOut, nPairs)
