@@ -149,7 +149,11 @@ func TestGemmSpeedGPU(t *testing.T) {
 	for _, wt := range cputwin.WeightTypes {
 		toks := []int{512}
 		if wt == cputwin.MXFP4 || wt == cputwin.F16 {
-			toks = []int{8, 16, 24, 32, 48, 64, 128, 512}
+			toks = []int{8, 12, 16, 24, 32, 64, 128, 512}
+		}
+		nIn := nIn
+		if el, _ := wt.BlockSize(); el == 256 {
+			nIn = 2816 // K-quant rows are whole 256-element blocks
 		}
 		var ws []cuda.DevicePtr
 		for i := 0; i < sets; i++ {
@@ -182,9 +186,108 @@ func TestGemmSpeedGPU(t *testing.T) {
 				sort.Float64s(times)
 				ms[ki] = times[len(times)/2]
 			}
-			tflops := func(m float64) float64 { return 2 * nIn * nOut * float64(nTok) / m / 1e9 }
+			tflops := func(m float64) float64 { return 2 * float64(nIn) * nOut * float64(nTok) / m / 1e9 }
 			fmt.Printf("GPUGEMM %-6s %dx%d tok=%-4d cuda-core %8.3f ms (%6.2f TFLOP/s)  tensor-core %8.3f ms (%6.2f TFLOP/s)  x%.2f\n",
 				wt, nOut, nIn, nTok, ms[0], tflops(ms[0]), ms[1], tflops(ms[1]), ms[0]/ms[1])
 		}
 	}
+}
+
+// TestGemmGroupedGPU runs MatMulGrouped on every weight type against the
+// twin: groups of uneven sizes (one row, several tiles, a partial tile), a
+// matrix used by two groups, strided rows and per-matrix biases.
+func TestGemmGroupedGPU(t *testing.T) {
+	e := newEnv(t)
+	const nOut, nMat, xPad, yPad = 200, 5, 3, 1
+	groups := []int32{3, 0, 70, 0, 70, 1, 4, 71, 130, 3, 201, 17, 1, 218, 64}
+	const nRows = 282
+	for _, wt := range cputwin.WeightTypes {
+		nIn := 2880
+		if el, _ := wt.BlockSize(); el == 256 {
+			nIn = 2816
+		}
+		w := e.randomWeights(wt, nIn, nOut*nMat)
+		mb := int64(len(w) / nMat)
+		x, bias := e.floats(nRows*nIn, 2), e.floats(nOut*nMat, 1)
+		want, err := cputwin.MatMulGrouped(wt, w, mb, groups, x, bias, nIn, nOut, nRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs, ys := nIn+xPad, nOut+yPad
+		xb := make([]float32, nRows*xs)
+		for r := 0; r < nRows; r++ {
+			copy(xb[r*xs:], x[r*nIn:(r+1)*nIn])
+		}
+		y := e.out(nRows * ys)
+		if err := e.k.MatMulGrouped(nil, wt, e.upload(w), mb, e.devI(groups), len(groups)/3, 130, e.dev(xb), xs, y, ys, e.dev(bias), nOut, nIn, nOut); err != nil {
+			t.Fatal(err)
+		}
+		all := e.read(y, nRows*ys)
+		got := make([]float32, 0, len(want))
+		for r := 0; r < nRows; r++ {
+			got = append(got, all[r*ys:r*ys+nOut]...)
+			if v := all[r*ys+nOut]; !math.IsNaN(float64(v)) {
+				t.Fatalf("gemm_grouped_%s: wrote %v into the output gap of row %d", wt, v, r)
+			}
+		}
+		e.compareNorm(fmt.Sprintf("gemm_grouped_%s %dx%d 5 groups", wt, nOut, nIn), got, want, gemmTol)
+	}
+}
+
+// TestGemmExpertsSpeedGPU times the routed-expert products of one gpt-oss-20b
+// layer at pp512 (2048 pairs over 32 MXFP4 experts of 2880x2880, 64 each):
+// one MatMul per expert on CUDA cores, one per expert on tensor cores, and
+// one MatMulGrouped launch. It logs GPUGEMM lines; it checks nothing.
+func TestGemmExpertsSpeedGPU(t *testing.T) {
+	e := newEnv(t)
+	const nIn, nOut, nExp, per, reps = 2880, 2880, 32, 64, 9
+	wt := cputwin.MXFP4
+	w := e.randomWeights(wt, nIn, nOut*nExp)
+	mb := int64(len(w) / nExp)
+	dw := e.upload(w)
+	x, y := e.dev(e.floats(nExp*per*nIn, 1)), e.out(nExp*per*nOut)
+	var groups []int32
+	for i := 0; i < nExp; i++ {
+		groups = append(groups, int32(nExp-1-i), int32(i*per), per)
+	}
+	dg := e.devI(groups)
+	old, tc := *e.k, *e.k
+	old.GemmMinTokens, tc.GemmMinTokens = 0, 1
+	start, _ := e.ctx.NewEvent(true)
+	end, _ := e.ctx.NewEvent(true)
+	perExpert := func(k *Kernels) func() error {
+		return func() error {
+			for i := 0; i < nExp; i++ {
+				if err := k.MatMul(nil, wt, dw+cuda.DevicePtr(int64(nExp-1-i)*mb), x+cuda.DevicePtr(4*i*per*nIn), nIn, y+cuda.DevicePtr(4*i*per*nOut), nOut, 0, nIn, nOut, per); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	grouped := func() error {
+		return e.k.MatMulGrouped(nil, wt, dw, mb, dg, nExp, per, x, nIn, y, nOut, 0, 0, nIn, nOut)
+	}
+	var ms [3]float64
+	for vi, run := range []func() error{perExpert(&old), perExpert(&tc), grouped} {
+		var times []float64
+		for i := 0; i < reps+2; i++ {
+			start.Record(nil)
+			if err := run(); err != nil {
+				t.Fatal(err)
+			}
+			end.Record(nil)
+			if err := end.Synchronize(); err != nil {
+				t.Fatal(err)
+			}
+			m, _ := cuda.Elapsed(start, end)
+			if i >= 2 {
+				times = append(times, float64(m))
+			}
+		}
+		sort.Float64s(times)
+		ms[vi] = times[len(times)/2]
+	}
+	fmt.Printf("GPUGEMM experts mxfp4 32x(%dx%d) x %d tok each: cuda-core per expert %.3f ms, tensor-core per expert %.3f ms (x%.2f), grouped launch %.3f ms (x%.2f)\n",
+		nOut, nIn, per, ms[0], ms[1], ms[0]/ms[1], ms[2], ms[0]/ms[2])
 }

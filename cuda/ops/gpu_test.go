@@ -207,6 +207,11 @@ func TestGetRowsGPU(t *testing.T) {
 
 func TestMatMulGPU(t *testing.T) {
 	e := newEnv(t)
+	// The CUDA-core kernel at every batch size (TestGemmGPU tests the
+	// tensor-core one that MatMul picks for batches).
+	k := *e.k
+	k.GemmMinTokens = 0
+	e.k = &k
 	const nIn, nOut = 2816, 301
 	for _, wt := range cputwin.WeightTypes {
 		w := e.randomWeights(wt, nIn, nOut)
