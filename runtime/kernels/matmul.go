@@ -77,6 +77,14 @@ var tileDequant map[gguf.Type]func(dst []float32, src []byte)
 // fusedDots are the fused row kernels of the active SIMD set, by type.
 var fusedDots map[gguf.Type]fusedDot
 
+// rowDots4 are kernels of the active SIMD set that multiply four consecutive
+// stored rows (rows[0:4·rowBytes]) by x at once, by type: the rows share the
+// loads of x and the loop, and their sums are independent dependency chains.
+// MatVec runs them over the bulk of the rows, fusedDots over the rest.
+var rowDots4 map[gguf.Type]rowDot4
+
+type rowDot4 func(rows []byte, rowBytes int, x []float32, out *[4]float32)
+
 // needsXSum reports whether the fused kernel of t uses xsum.
 func needsXSum(t gguf.Type) bool {
 	return fusedDots != nil && (t == gguf.TypeQ4_K || t == gguf.TypeQ5_K)
@@ -131,12 +139,21 @@ func MatVec(dst []float32, m Mat, x []float32) {
 	if needsXSum(m.Type) {
 		xsum = groupSums(x)
 	}
+	dot4 := rowDots4[m.Type]
 	parallelFor(m.Rows, grainRows(m.Cols, 1), func(lo, hi int) {
 		var buf []float32
-		if m.Type != gguf.TypeF32 && m.Type != gguf.TypeQ8_0 {
+		if m.Type != gguf.TypeF32 && m.Type != gguf.TypeQ8_0 && fusedDots[m.Type] == nil {
 			buf = make([]float32, m.Cols)
 		}
-		for r := lo; r < hi; r++ {
+		r := lo
+		if dot4 != nil {
+			var out [4]float32
+			for ; r+4 <= hi; r += 4 {
+				dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, x, &out)
+				copy(dst[r:r+4], out[:])
+			}
+		}
+		for ; r < hi; r++ {
 			dst[r] = m.rowDot(r, x, xsum, buf)
 		}
 	})

@@ -48,10 +48,15 @@ func useAVX512() {
 		}
 		return s
 	}
-	fusedDots[gguf.TypeMXFP4] = func(row []byte, x, _, _ []float32) float32 {
-		return dotMXFP4AVX512(row[:len(x)/qk*mxfp4Bytes], x, e8m0HalfTable)
-	}
+	fusedDots[gguf.TypeMXFP4] = dotMXFP4RowAVX512
+	rowDots4 = map[gguf.Type]rowDot4{gguf.TypeMXFP4: dotMXFP4Rows4AVX512}
 	fusedDots[gguf.TypeQ4_0] = func(row []byte, x, _, _ []float32) float32 {
 		return dotQ4_0AVX512(row[:len(x)/qk*q40Bytes], x)
 	}
+}
+
+// dotMXFP4ShuffleAVX512 is the previous MXFP4 row kernel (VPSHUFB lookup,
+// widen, convert), kept as the baseline the benchmarks compare against.
+func dotMXFP4ShuffleAVX512(row []byte, x, _, _ []float32) float32 {
+	return dotMXFP4AVX512(row[:len(x)/qk*mxfp4Bytes], x, e8m0HalfTable)
 }

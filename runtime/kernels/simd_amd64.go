@@ -64,6 +64,7 @@ func SetSIMD(on bool) bool {
 		tileDequant = simdDequant
 		tileDot4x2 = tile4x2
 		tileDot4x4 = nil
+		rowDots4 = nil
 		simdName = "avx2+fma+f16c"
 		if hasAVX512 && !noAVX512 {
 			useAVX512()
@@ -77,6 +78,7 @@ func SetSIMD(on bool) bool {
 	tileDequant = nil
 	tileDot4x2 = nil
 	tileDot4x4 = nil
+	rowDots4 = nil
 	simdOn = false
 	return false
 }

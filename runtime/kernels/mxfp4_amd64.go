@@ -1,0 +1,30 @@
+package kernels
+
+//go:noescape
+func mxfp4Dot4AVX512(w *byte, stride int, x *float32, nblk int, scales *[256]float32, out *[4]float32)
+
+//go:noescape
+func mxfp4Dot1AVX512(w *byte, x *float32, nblk int, scales *[256]float32) float32
+
+// dotMXFP4Rows4AVX512 multiplies the four stored MXFP4 rows rows[0:4·rowBytes]
+// by x (len(x)/32 blocks of each row are used).
+func dotMXFP4Rows4AVX512(rows []byte, rowBytes int, x []float32, out *[4]float32) {
+	nblk := len(x) / qk
+	if nblk == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = rows[3*rowBytes+nblk*mxfp4Bytes-1]
+	mxfp4Dot4AVX512(&rows[0], rowBytes, &x[0], nblk, e8m0HalfTable, out)
+}
+
+// dotMXFP4RowAVX512 is the one-row fused kernel (rows left over by the 4-row
+// one, and MatMul's few-token path).
+func dotMXFP4RowAVX512(row []byte, x, _, _ []float32) float32 {
+	nblk := len(x) / qk
+	if nblk == 0 {
+		return 0
+	}
+	_ = row[nblk*mxfp4Bytes-1]
+	return mxfp4Dot1AVX512(&row[0], &x[0], nblk, e8m0HalfTable)
+}
