@@ -17,7 +17,7 @@ type gpuBenchOptions struct {
 	plan, vram  string
 	ctx, ubatch int
 	profile     bool
-	expertsOn   string
+	experts     expertsFlags
 }
 
 func addGPUBenchFlags(cmd *cobra.Command, o *gpuBenchOptions) {
@@ -27,7 +27,7 @@ func addGPUBenchFlags(cmd *cobra.Command, o *gpuBenchOptions) {
 	f.IntVar(&o.ctx, "ctx", 0, "context the plan is made for and each test's cache holds (default: the plan's, or 4096)")
 	f.IntVar(&o.ubatch, "ubatch", planner.DefaultUBatch, "prompt tokens per GPU batch")
 	f.BoolVar(&o.profile, "profile", false, "after the tests, run each once more timing every kernel on the GPU, and print the time per kernel")
-	addExpertsOnFlag(cmd, &o.expertsOn)
+	addExpertsFlags(cmd, &o.experts)
 }
 
 // gpuBenchResult is bench's result on a GPU plan.
@@ -58,7 +58,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 	if g.ubatch < 1 || g.ctx < 0 {
 		return usageError("--ubatch must be ≥ 1 and --ctx ≥ 0")
 	}
-	expertsOn, err := parseExpertsOn(g.expertsOn)
+	expertsOn, err := g.experts.options()
 	if err != nil {
 		return err
 	}

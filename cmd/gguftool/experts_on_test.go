@@ -56,7 +56,20 @@ func TestExpertsOnFlag(t *testing.T) {
 	if res.Validation == nil || !res.Validation.GreedyTokensMatch || res.Experts == nil || res.Experts.CPUExpertProducts == 0 || res.Experts.StreamedExperts != 0 {
 		t.Errorf("run --experts-on cpu: validation %+v, experts %+v", res.Validation, res.Experts)
 	}
-	if _, _, code := runCLI(t, "bench", model, "--vram", vram, "-p", "4", "-n", "2", "--experts-on", "tpu"); code != exitUsage {
-		t.Errorf("--experts-on tpu: exit %d, want %d", code, exitUsage)
+	stdout, stderr, code = runCLI(t, "bench", model, "--vram", vram, "-p", "8", "-n", "4", "-r", "1", "--json", "--cpu-experts", "1")
+	if code != exitOK {
+		t.Fatalf("bench --cpu-experts 1: exit %d: %s", code, stderr)
+	}
+	var b gpuBenchResult
+	if err := json.Unmarshal([]byte(stdout), &b); err != nil {
+		t.Fatal(err)
+	}
+	if tg := b.Experts["tg4"]; tg.FixedCPUExperts != 1 || tg.Mixed != tg.LayerBatches || tg.CPUExpertProducts != tg.LayerBatches {
+		t.Errorf("--cpu-experts 1: %+v", tg)
+	}
+	for _, bad := range [][]string{{"--experts-on", "tpu"}, {"--cpu-experts", "-1"}, {"--experts-on", "gpu", "--cpu-experts", "2"}} {
+		if _, _, code := runCLI(t, append([]string{"bench", model, "--vram", vram, "-p", "4", "-n", "2"}, bad...)...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", bad, code, exitUsage)
+		}
 	}
 }

@@ -21,7 +21,7 @@ type gpuRunOptions struct {
 	validate    bool
 	reps        int
 	cpuFallback bool
-	expertsOn   string
+	experts     expertsFlags
 }
 
 func addGPURunFlags(cmd *cobra.Command, o *gpuRunOptions) {
@@ -31,21 +31,30 @@ func addGPURunFlags(cmd *cobra.Command, o *gpuRunOptions) {
 	f.BoolVar(&o.validate, "validate", false, "run the same prompt on the CPU runtime too and report top-1 agreement and the largest logit difference (greedy sampling)")
 	f.IntVar(&o.reps, "reps", 1, "repeat the generation this many times (fresh context each) and report mean ± sd")
 	f.BoolVar(&o.cpuFallback, "cpu-fallback", false, "without a usable GPU, run a GPU plan on the CPU runtime instead of failing")
-	addExpertsOnFlag(cmd, &o.expertsOn)
+	addExpertsFlags(cmd, &o.experts)
 }
 
-// addExpertsOnFlag adds --experts-on (run and bench on a GPU).
-func addExpertsOnFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVar(v, "experts-on", "auto", "where the experts the plan leaves in CPU memory are computed: auto (split per layer between the CPU cores and streaming to the GPU, by measured cost), cpu (all on the CPU cores) or gpu (all streamed to the GPU)")
+// expertsFlags are --experts-on and --cpu-experts (run and bench on a GPU).
+type expertsFlags struct {
+	on  string
+	cpu int
 }
 
-// parseExpertsOn reads --experts-on as a usage error if bad.
-func parseExpertsOn(s string) (gpu.ExpertPlace, error) {
-	p, err := gpu.ParseExpertPlace(s)
+func addExpertsFlags(cmd *cobra.Command, e *expertsFlags) {
+	cmd.Flags().StringVar(&e.on, "experts-on", "auto", "where the experts the plan leaves in CPU memory are computed: auto (split per layer between the CPU cores and streaming to the GPU, by measured cost), cpu (all on the CPU cores) or gpu (all streamed to the GPU)")
+	cmd.Flags().IntVar(&e.cpu, "cpu-experts", 0, "with --experts-on auto: fix the split instead of measuring it — the CPU cores take this many of each layer's picked experts, the GPU stream the rest")
+}
+
+// options turns the flags into executor options (a usage error if bad).
+func (e *expertsFlags) options() (gpu.Options, error) {
+	p, err := gpu.ParseExpertPlace(e.on)
 	if err != nil {
-		return 0, usageError("--experts-on: %v", err)
+		return gpu.Options{}, usageError("--experts-on: %v", err)
 	}
-	return p, nil
+	if e.cpu < 0 || e.cpu > 0 && p != gpu.ExpertsAuto {
+		return gpu.Options{}, usageError("--cpu-experts must be ≥ 0 and goes with --experts-on auto")
+	}
+	return gpu.Options{ExpertsOn: p, CPUExperts: e.cpu}, nil
 }
 
 // gpuPlanned reports whether the run goes through the GPU path: a plan
@@ -118,7 +127,7 @@ type cpuSeq struct{ *runtime.Session }
 
 func (cpuSeq) Close() {}
 
-func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch int, expertsOn gpu.ExpertPlace) (*gpuEngine, error) {
+func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch int, eo gpu.Options) (*gpuEngine, error) {
 	e := &gpuEngine{be: be, f: f}
 	place, err := runtime.PlacementFromManifest(man, f)
 	if err != nil {
@@ -164,7 +173,8 @@ func loadGPUEngine(f *gguf.File, man *planner.Manifest, be *gpu.Backend, ubatch 
 	e.exec, err = gpu.NewExecutor(e.m, be, gpu.Options{
 		ExpertTensorOnGPU: func(name string) bool { return onGPU[name] },
 		StagingExperts:    staging,
-		ExpertsOn:         expertsOn,
+		ExpertsOn:         eo.ExpertsOn,
+		CPUExperts:        eo.CPUExperts,
 	})
 	if err != nil {
 		return nil, err
@@ -303,7 +313,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 	if o.gpu.reps < 1 || o.gpu.ubatch < 1 {
 		return true, usageError("--reps and --ubatch must be ≥ 1")
 	}
-	expertsOn, err := parseExpertsOn(o.gpu.expertsOn)
+	expertsOn, err := o.gpu.experts.options()
 	if err != nil {
 		return true, err
 	}

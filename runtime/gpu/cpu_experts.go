@@ -165,6 +165,9 @@ func uniformCounts(n, kk, nExp int) []int {
 // measured costs the split is chosen by.
 type ExpertStats struct {
 	Mode string `json:"mode"` // auto, cpu or gpu (Options.ExpertsOn)
+	// FixedCPUExperts is Options.CPUExperts: the CPU's fixed share per
+	// layer batch instead of the measured split (0: measured).
+	FixedCPUExperts int `json:"fixed_cpu_experts,omitempty"`
 	// LayerBatches counts MoE layer evaluations whose experts were in host
 	// memory; CPUOnly, GPUOnly and Mixed split them by where they ran.
 	LayerBatches int64 `json:"layer_batches"`
@@ -215,11 +218,12 @@ type hybridState struct {
 	cs *cuda.Stream // expert uploads, overlapping the products on the compute stream
 	// ready[part][m]: staging part's matrix m is copied; free[part]: the
 	// products reading part are done (the next copy into it waits).
-	ready  [2][3]*cuda.Event
-	free   [2]*cuda.Event
-	parts  int
-	t0, t1 *cuda.Event // the GPU share of the last layer batch
-	timed  struct {
+	ready [2][3]*cuda.Event
+	free  [2]*cuda.Event
+	parts int
+	// t0 → t1: the GPU share of the last layer batch; t0 → tc: its copies.
+	t0, t1, tc *cuda.Event
+	timed      struct {
 		cm            *costModel
 		experts, pair int
 		ok            bool
@@ -231,6 +235,7 @@ type hybridState struct {
 	nCap                                  int // tokens the buffers hold
 	costs                                 map[costKey]*costModel
 	stats                                 ExpertStats
+	batches                               int // layer batches so far (stats aside)
 	// forceCPU, when set (tests), gives the CPU count for d distinct experts.
 	forceCPU func(d int) int
 	// CPU scratch.
@@ -245,14 +250,14 @@ func (g *Executor) newHybrid() error {
 	if h.cs, err = ctx.NewStream(); err != nil {
 		return err
 	}
-	evs := []**cuda.Event{&h.t0, &h.t1, &h.free[0], &h.free[1]}
+	evs := []**cuda.Event{&h.t0, &h.t1, &h.tc, &h.free[0], &h.free[1]}
 	for p := range h.ready {
 		for m := range h.ready[p] {
 			evs = append(evs, &h.ready[p][m])
 		}
 	}
 	for i, e := range evs {
-		if *e, err = ctx.NewEvent(i < 2); err != nil {
+		if *e, err = ctx.NewEvent(i < 3); err != nil {
 			return err
 		}
 	}
@@ -272,7 +277,7 @@ func (h *hybridState) close() {
 		return
 	}
 	h.cs.Destroy()
-	for _, e := range []*cuda.Event{h.t0, h.t1, h.free[0], h.free[1]} {
+	for _, e := range []*cuda.Event{h.t0, h.t1, h.tc, h.free[0], h.free[1]} {
 		e.Destroy()
 	}
 	for p := range h.ready {
@@ -348,7 +353,16 @@ func (h *hybridState) collectGPUTime() {
 		return
 	}
 	h.stats.GPUStreamSeconds += float64(ms) / 1e3
-	h.timed.cm.gpu.observe(float64(ms)/1e3, h.timed.experts, h.timed.pair)
+	gpu := &h.timed.cm.gpu
+	if gpu.nFirst == 0 && h.timed.pair > h.timed.experts {
+		// A first batch of several tokens per expert (a prompt): seed the
+		// per-expert cost with the copies' time, so the rest is the
+		// products' share.
+		if cms, err := cuda.Elapsed(h.t0, h.tc); err == nil && cms > 0 {
+			gpu.first, gpu.nFirst = float64(cms)/1e3/float64(h.timed.experts), 1
+		}
+	}
+	gpu.observe(float64(ms)/1e3, h.timed.experts, h.timed.pair)
 }
 
 // chooseSplit decides which of the picked experts (ids: n·kk pairs) the CPU
@@ -376,6 +390,8 @@ func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, 
 		c = len(distinct)
 	case g.o.ExpertsOn == ExpertsGPU:
 		c = 0
+	case g.o.CPUExperts > 0:
+		c = min(g.o.CPUExperts, len(distinct))
 	default:
 		counts := make([]int, len(distinct))
 		for i, e := range distinct {
@@ -383,9 +399,11 @@ func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, 
 		}
 		c, _, _ = cm.split(counts)
 		// Keep both estimates fresh on decode-like batches: now and then
-		// give a side that gets nothing one expert, so that a slow first
-		// measurement cannot lock it out.
-		if h.stats.LayerBatches%64 == 63 && len(ids) == len(distinct) && len(distinct) > 1 {
+		// (every 2048 layer batches, for 64 of them in a row, so that the
+		// cores are as warm as when the split is used) give a side that
+		// gets nothing one expert, so that a slow or cold measurement
+		// cannot lock it out.
+		if h.batches%2048 >= 2048-64 && len(ids) == len(distinct) && len(distinct) > 1 {
 			c = min(max(c, 1), len(distinct)-1)
 		}
 	}
@@ -608,6 +626,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	cm := g.costModel(ly)
 	onCPU, nCPU, nGPU := g.chooseSplit(cm, ids)
 	h.stats.LayerBatches++
+	h.batches++
 	switch {
 	case nGPU == 0:
 		h.stats.CPUOnly++
@@ -667,7 +686,7 @@ func (g *Executor) ExpertStats() ExpertStats {
 		return ExpertStats{Mode: g.o.ExpertsOn.String()}
 	}
 	s := g.hyb.stats
-	s.Mode = g.o.ExpertsOn.String()
+	s.Mode, s.FixedCPUExperts = g.o.ExpertsOn.String(), g.o.CPUExperts
 	s.Costs = nil
 	for _, cm := range g.hyb.costs {
 		c := ExpertCosts{

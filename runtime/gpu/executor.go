@@ -35,6 +35,10 @@ type Options struct {
 	// are computed (ExpertsAuto by default: split between the CPU cores and
 	// the GPU stream by measured cost; see cpu_experts.go).
 	ExpertsOn ExpertPlace
+	// CPUExperts, when positive (with ExpertsAuto), fixes the split instead
+	// of measuring it: the CPU takes this many of each layer batch's picked
+	// experts (those with the fewest tokens), the GPU stream the rest.
+	CPUExperts int
 }
 
 // Executor runs a whole MoE model on the GPU — attention with a

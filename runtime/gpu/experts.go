@@ -292,6 +292,9 @@ func (g *Executor) streamExperts(ly *moeSpec, cm *costModel, ids []int32, onCPU 
 			return err
 		}
 	}
+	if err := h.tc.Record(h.cs); err != nil {
+		return err
+	}
 	if err := h.t1.Record(st); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ func hybridModes(mixed func(string) bool) []hybridMode {
 		{name: "mixed half stage4 grouped", o: Options{StagingExperts: 4, GroupAbove: 1}, forceCPU: half, cpu: true, gpu: true},
 		{name: "mixed most stage4", o: Options{StagingExperts: 4}, forceCPU: most, cpu: true, gpu: true},
 		{name: "mixed half, some matrices resident", o: Options{ExpertTensorOnGPU: mixed, GroupAbove: 1}, forceCPU: half, cpu: true, gpu: true},
+		{name: "fixed 1 on the CPU (Options.CPUExperts)", o: Options{CPUExperts: 1}, cpu: true, gpu: true},
 	}
 }
 
