@@ -54,7 +54,12 @@ GLOBL mxfp4f32<>(SB), RODATA|NOPTR, $64
 // func mxfp4Dot4AVX512(w *byte, stride int, x *float32, nblk int, scales *[256]float32, out *[4]float32)
 // Four rows, stride bytes apart, of nblk blocks each, times x (32·nblk
 // floats): out[k] = row k · x. The x loads and the loop are shared by the
-// rows, and the four accumulators are independent chains.
+// rows, and the four accumulators are independent chains. R12 walks the
+// next four rows (68 bytes a block) ahead of use: the rows are contiguous, so
+// only one of the four streams of the next pass continues one of this pass,
+// and the hardware prefetcher would miss the start of the other three
+// (1 GiB MatVec, one thread: 5.5 → 9.2 GB/s). Prefetches never fault, so
+// running past the matrix is harmless.
 TEXT ·mxfp4Dot4AVX512(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), SI
 	MOVQ stride+8(FP), R9
@@ -62,6 +67,7 @@ TEXT ·mxfp4Dot4AVX512(SB), NOSPLIT, $0-48
 	MOVQ nblk+24(FP), CX
 	MOVQ scales+32(FP), R8
 	LEAQ (R9)(R9*2), R10
+	LEAQ (SI)(R9*4), R12
 	VMOVUPS mxfp4f32<>(SB), Z30
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -71,6 +77,9 @@ TEXT ·mxfp4Dot4AVX512(SB), NOSPLIT, $0-48
 	JE m4done
 
 m4loop:
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $68, R12
 	VMOVUPS (DI), Z28
 	VMOVUPS 64(DI), Z29
 	MXBLOCK((SI), 1(SI), AX, Z4, Z5, Z6, Z0)
