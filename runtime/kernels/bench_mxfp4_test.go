@@ -12,7 +12,9 @@ import (
 // mxfp4KernelSets are the MXFP4 MatVec implementations compared:
 // "avx512-shuffle" is the AVX-512 set with the previous MXFP4 row kernel
 // (VPSHUFB lookup, widen, convert, one row at a time) as the baseline.
-var mxfp4KernelSets = []string{"avx2", "avx512-shuffle", "avx512"}
+// "avx512-row" is the new kernel one row at a time (what rows left over by
+// the four-row kernel and MatMul's few-token path run).
+var mxfp4KernelSets = []string{"avx2", "avx512-shuffle", "avx512-row", "avx512"}
 
 func useMXFP4KernelSet(name string) bool {
 	switch name {
@@ -21,6 +23,12 @@ func useMXFP4KernelSet(name string) bool {
 			return false
 		}
 		fusedDots[gguf.TypeMXFP4] = dotMXFP4ShuffleAVX512
+		rowDots4 = nil
+		return true
+	case "avx512-row":
+		if !useKernelSet("avx512") {
+			return false
+		}
 		rowDots4 = nil
 		return true
 	default:
@@ -37,7 +45,7 @@ func BenchmarkMatVecMXFP4(b *testing.B) {
 		rows, cols int
 	}{
 		{"2880x2880", 2880, 2880},
-		{"DRAM", int((1 << 30) / gguf.TypeMXFP4.RowSize(2880)) / 64 * 64, 2880},
+		{"DRAM", int((1<<30)/gguf.TypeMXFP4.RowSize(2880)) / 64 * 64, 2880},
 	}
 	for _, sh := range shapes {
 		m := benchMat(b, gguf.TypeMXFP4, sh.rows, sh.cols)
@@ -59,5 +67,32 @@ func BenchmarkMatVecMXFP4(b *testing.B) {
 			}
 		}
 		m.Data = nil
+	}
+}
+
+// BenchmarkMatVecMXFP4Blocks is how the GPU executor's CPU experts call
+// MatVec (runtime/gpu/cpu_experts.go): one 2880×2880 expert matrix in
+// blocks of 65536/2880 = 22 rows, each small enough to run inline, on one
+// thread (the executor runs one such job per worker).
+func BenchmarkMatVecMXFP4Blocks(b *testing.B) {
+	const rows, cols = 2880, 2880
+	m := benchMat(b, gguf.TypeMXFP4, rows, cols)
+	x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
+	y := make([]float32, rows)
+	block := 65536 / cols
+	for _, impl := range mxfp4KernelSets {
+		b.Run(impl, func(b *testing.B) {
+			if !useMXFP4KernelSet(impl) {
+				b.Skip(impl + " is not available on this CPU")
+			}
+			defer useKernelSet("avx512")
+			b.SetBytes(int64(len(m.Data)))
+			for b.Loop() {
+				for r0 := 0; r0 < rows; r0 += block {
+					r1 := min(r0+block, rows)
+					MatVec(y[r0:r1], m.RowRange(r0, r1), x)
+				}
+			}
+		})
 	}
 }

@@ -139,24 +139,30 @@ func MatVec(dst []float32, m Mat, x []float32) {
 	if needsXSum(m.Type) {
 		xsum = groupSums(x)
 	}
-	dot4 := rowDots4[m.Type]
-	parallelFor(m.Rows, grainRows(m.Cols, 1), func(lo, hi int) {
-		var buf []float32
-		if m.Type != gguf.TypeF32 && m.Type != gguf.TypeQ8_0 && fusedDots[m.Type] == nil {
-			buf = make([]float32, m.Cols)
+	if grain := grainRows(m.Cols, 1); threads <= 1 || m.Rows <= grain {
+		// Inline without a closure: callers that split the work themselves
+		// (the GPU executor's CPU experts) call MatVec on small row blocks.
+		matVecRows(dst, m, x, xsum, 0, m.Rows)
+	} else {
+		parallelFor(m.Rows, grain, func(lo, hi int) { matVecRows(dst, m, x, xsum, lo, hi) })
+	}
+}
+
+// matVecRows computes dst[r] = row r · x for r in [lo, hi).
+func matVecRows(dst []float32, m Mat, x, xsum []float32, lo, hi int) {
+	var buf []float32
+	if m.Type != gguf.TypeF32 && m.Type != gguf.TypeQ8_0 && fusedDots[m.Type] == nil {
+		buf = make([]float32, m.Cols)
+	}
+	r := lo
+	if dot4 := rowDots4[m.Type]; dot4 != nil {
+		for ; r+4 <= hi; r += 4 {
+			dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, x, (*[4]float32)(dst[r:r+4]))
 		}
-		r := lo
-		if dot4 != nil {
-			var out [4]float32
-			for ; r+4 <= hi; r += 4 {
-				dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, x, &out)
-				copy(dst[r:r+4], out[:])
-			}
-		}
-		for ; r < hi; r++ {
-			dst[r] = m.rowDot(r, x, xsum, buf)
-		}
-	})
+	}
+	for ; r < hi; r++ {
+		dst[r] = m.rowDot(r, x, xsum, buf)
+	}
 }
 
 // fusedMaxTokens is the largest batch for which MatMul runs the fused row
