@@ -10,8 +10,9 @@ import (
 )
 
 // mxfp4KernelSets are the MXFP4 MatVec implementations compared:
-// "avx512-shuffle" is the AVX-512 set with the previous MXFP4 row kernel
-// (VPSHUFB lookup, widen, convert, one row at a time) as the baseline.
+// "avx512-shuffle" is the AVX-512 set with the previous MXFP4 kernels
+// (VPSHUFB lookup, widen, convert, one row and one token at a time; the AVX2
+// tile decoder) as the baseline.
 // "avx512-row" is the new kernel one row at a time (what rows left over by
 // the four-row kernel and MatMul's few-token path run).
 var mxfp4KernelSets = []string{"avx2", "avx512-shuffle", "avx512-row", "avx512"}
@@ -23,13 +24,14 @@ func useMXFP4KernelSet(name string) bool {
 			return false
 		}
 		fusedDots[gguf.TypeMXFP4] = dotMXFP4ShuffleAVX512
-		rowDots4 = nil
+		rowDots4, tokenDots4 = nil, nil
+		tileDequant = simdDequant
 		return true
 	case "avx512-row":
 		if !useKernelSet("avx512") {
 			return false
 		}
-		rowDots4 = nil
+		rowDots4, tokenDots4 = nil, nil
 		return true
 	default:
 		return useKernelSet(name)
@@ -94,5 +96,29 @@ func BenchmarkMatVecMXFP4Blocks(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkMatMulMXFP4 measures few-token products with one 2880×2880
+// expert matrix on one thread (n ≤ fusedMaxTokens: the fused path; 16: tiles).
+func BenchmarkMatMulMXFP4(b *testing.B) {
+	const rows, cols = 2880, 2880
+	m := benchMat(b, gguf.TypeMXFP4, rows, cols)
+	for _, n := range []int{2, 4, 8, 16} {
+		x := randFloats(rand.New(rand.NewPCG(2, 2)), n*cols, 1)
+		y := make([]float32, n*rows)
+		for _, impl := range mxfp4KernelSets {
+			b.Run(fmt.Sprintf("n=%d/%s", n, impl), func(b *testing.B) {
+				if !useMXFP4KernelSet(impl) {
+					b.Skip(impl + " is not available on this CPU")
+				}
+				defer useKernelSet("avx512")
+				defer SetThreads(SetThreads(1))
+				b.SetBytes(int64(len(m.Data)))
+				for b.Loop() {
+					MatMul(y, m, x, n)
+				}
+			})
+		}
 	}
 }

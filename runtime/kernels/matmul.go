@@ -85,6 +85,13 @@ var rowDots4 map[gguf.Type]rowDot4
 
 type rowDot4 func(rows []byte, rowBytes int, x []float32, out *[4]float32)
 
+// tokenDots4 are kernels of the active SIMD set that multiply one stored row
+// by four activation rows (x[0:4·cols]) at once, decoding the row once for
+// the four, by type: MatMul's few-token path.
+var tokenDots4 map[gguf.Type]tokenDot4
+
+type tokenDot4 func(row []byte, x []float32, cols int, out *[4]float32)
+
 // needsXSum reports whether the fused kernel of t uses xsum.
 func needsXSum(t gguf.Type) bool {
 	return fusedDots != nil && (t == gguf.TypeQ4_K || t == gguf.TypeQ5_K)
@@ -186,10 +193,21 @@ func matMulFused(dst []float32, m Mat, x []float32, n int, fused fusedDot) {
 			xsums[j] = groupSums(x[j*cols : (j+1)*cols])
 		}
 	}
+	tok4 := tokenDots4[m.Type]
 	parallelFor(m.Rows, grainRows(cols, n), func(lo, hi int) {
+		var out [4]float32
 		for r := lo; r < hi; r++ {
 			row := m.Row(r)
-			for j := 0; j < n; j++ {
+			j := 0
+			if tok4 != nil {
+				for ; j+4 <= n; j += 4 {
+					tok4(row, x[j*cols:(j+4)*cols], cols, &out)
+					for t, v := range out {
+						dst[(j+t)*m.Rows+r] = v
+					}
+				}
+			}
+			for ; j < n; j++ {
 				dst[j*m.Rows+r] = fused(row, x[j*cols:(j+1)*cols], xsums[j], nil)
 			}
 		}

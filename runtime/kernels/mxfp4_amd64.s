@@ -150,3 +150,98 @@ m1done:
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET
+
+// func mxfp4Dot1x4AVX512(w *byte, x *float32, xstride int, nblk int, scales *[256]float32, out *[4]float32)
+// One row times four activation rows (xstride bytes apart): out[t] = row ·
+// x_t. The row is decoded once for the four tokens: the table is scaled by
+// the block scale (exact: a power of two times a code, the same product as
+// the portable decoder's), looked up, and multiply-added into every token's
+// sums; low and high halves go to separate accumulators so that each chain
+// takes one FMA per block.
+TEXT ·mxfp4Dot1x4AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ xstride+16(FP), R9
+	MOVQ nblk+24(FP), CX
+	MOVQ scales+32(FP), R8
+	LEAQ (R9)(R9*2), R10
+	VMOVUPS mxfp4f32<>(SB), Z30
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JE t4done
+
+t4loop:
+	MOVBLZX (SI), AX
+	VPMOVZXBD 1(SI), Z5
+	VMULPS.BCST (R8)(AX*4), Z30, Z4
+	VPSRLD $4, Z5, Z6
+	VPERMPS Z4, Z5, Z5
+	VPERMPS Z4, Z6, Z6
+	VFMADD231PS (DI), Z5, Z0
+	VFMADD231PS 64(DI), Z6, Z8
+	VFMADD231PS (DI)(R9*1), Z5, Z1
+	VFMADD231PS 64(DI)(R9*1), Z6, Z9
+	VFMADD231PS (DI)(R9*2), Z5, Z2
+	VFMADD231PS 64(DI)(R9*2), Z6, Z10
+	VFMADD231PS (DI)(R10*1), Z5, Z3
+	VFMADD231PS 64(DI)(R10*1), Z6, Z11
+	ADDQ $17, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ t4loop
+
+t4done:
+	VADDPS Z8, Z0, Z0
+	VADDPS Z9, Z1, Z1
+	VADDPS Z10, Z2, Z2
+	VADDPS Z11, Z3, Z3
+	VEXTRACTF32X8 $1, Z0, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF32X8 $1, Z1, Y4
+	VADDPS Y4, Y1, Y1
+	VEXTRACTF32X8 $1, Z2, Y4
+	VADDPS Y4, Y2, Y2
+	VEXTRACTF32X8 $1, Z3, Y4
+	VADDPS Y4, Y3, Y3
+	HSUM4
+	MOVQ out+40(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func dequantMXFP4AVX512(dst *float32, w *byte, nblk int, scales *[256]float32)
+// Decodes nblk blocks into 32·nblk floats: the scaled table looked up, the
+// same products scale·code as the portable decoder.
+TEXT ·dequantMXFP4AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ nblk+16(FP), CX
+	MOVQ scales+24(FP), R8
+	VMOVUPS mxfp4f32<>(SB), Z30
+	TESTQ CX, CX
+	JE dqdone
+
+dqloop:
+	MOVBLZX (SI), AX
+	VPMOVZXBD 1(SI), Z5
+	VMULPS.BCST (R8)(AX*4), Z30, Z4
+	VPSRLD $4, Z5, Z6
+	VPERMPS Z4, Z5, Z5
+	VPERMPS Z4, Z6, Z6
+	VMOVUPS Z5, (DI)
+	VMOVUPS Z6, 64(DI)
+	ADDQ $17, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ dqloop
+
+dqdone:
+	VZEROUPPER
+	RET

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"encoding/binary"
+	"maps"
 
 	"github.com/gguftool/gguftool/gguf"
 	"github.com/klauspost/cpuid/v2"
@@ -50,6 +51,9 @@ func useAVX512() {
 	}
 	fusedDots[gguf.TypeMXFP4] = dotMXFP4RowAVX512
 	rowDots4 = map[gguf.Type]rowDot4{gguf.TypeMXFP4: dotMXFP4Rows4AVX512}
+	tokenDots4 = map[gguf.Type]tokenDot4{gguf.TypeMXFP4: dotMXFP4Tokens4AVX512}
+	tileDequant = maps.Clone(simdDequant)
+	tileDequant[gguf.TypeMXFP4] = dequantMXFP4RowAVX512
 	fusedDots[gguf.TypeQ4_0] = func(row []byte, x, _, _ []float32) float32 {
 		return dotQ4_0AVX512(row[:len(x)/qk*q40Bytes], x)
 	}

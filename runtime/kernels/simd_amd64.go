@@ -65,6 +65,7 @@ func SetSIMD(on bool) bool {
 		tileDot4x2 = tile4x2
 		tileDot4x4 = nil
 		rowDots4 = nil
+		tokenDots4 = nil
 		simdName = "avx2+fma+f16c"
 		if hasAVX512 && !noAVX512 {
 			useAVX512()
@@ -79,6 +80,7 @@ func SetSIMD(on bool) bool {
 	tileDot4x2 = nil
 	tileDot4x4 = nil
 	rowDots4 = nil
+	tokenDots4 = nil
 	simdOn = false
 	return false
 }

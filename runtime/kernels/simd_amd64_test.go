@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -66,7 +67,21 @@ func testSIMDMatchesPortable(t *testing.T) {
 			checkClose(t, typ.String()+" simd vs portable", simd, want, 2e-6)
 		}
 	}
-	// The SIMD row decoders are bit-identical to the portable ones.
+	// The SIMD row decoders (of the AVX2 set and of the active one) are
+	// bit-identical to the portable ones.
+	SetSIMD(true)
+	decoders := maps.Clone(tileDequant)
+	for typ, dec := range decoders {
+		m := quantized(t, typ, 2, 512, 99)
+		a, b := make([]float32, 512), make([]float32, 512)
+		dec(a, m.Row(1))
+		dequantRow(typ, b, m.Row(1))
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s element %d: active SIMD set %v portable %v", typ, i, a[i], b[i])
+			}
+		}
+	}
 	for typ, dec := range simdDequant {
 		m := quantized(t, typ, 2, 512, 99)
 		a, b := make([]float32, 512), make([]float32, 512)
