@@ -205,6 +205,17 @@ type Buffer struct {
 	ctx  *Context
 	Ptr  DevicePtr
 	Size uint64
+	view bool // a Slice of another buffer: Free releases nothing
+}
+
+// Slice returns a view of n bytes at off of b, for packing many buffers
+// into one allocation (the driver hands out device memory in 2 MiB pages).
+// Freeing the view releases nothing; the view is valid while b is.
+func (b *Buffer) Slice(off, n uint64) (*Buffer, error) {
+	if err := b.check("slice", off, n); err != nil {
+		return nil, err
+	}
+	return &Buffer{ctx: b.ctx, Ptr: b.At(off), Size: n, view: true}, nil
 }
 
 // Alloc allocates n bytes of device memory (contents undefined).
@@ -227,6 +238,10 @@ func (c *Context) Alloc(n uint64) (*Buffer, error) {
 // Free releases the buffer; freeing twice is a no-op.
 func (b *Buffer) Free() error {
 	if b == nil || b.Ptr == 0 {
+		return nil
+	}
+	if b.view {
+		b.Ptr = 0
 		return nil
 	}
 	err := b.ctx.do(func() error { return b.ctx.api.MemFree(b.Ptr) })

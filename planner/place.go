@@ -26,9 +26,19 @@ type Options struct {
 	// StagingExperts (gguftool runtime): experts per matrix in the staging
 	// area for CPU-resident experts; 0 picks expert_count when that fits
 	// the budget (every prefill batch copies each expert once per layer),
-	// else expert_used_count (enough for decode).
+	// else expert_used_count (enough for decode), grown to the most that
+	// fit when the VRAM left could not hold any expert tensor anyway.
 	StagingExperts int
+	// AutoUBatch (gguftool runtime): when the GPU-resident minimum does not
+	// fit at UBatch, halve the batch (the runtime's prompt pass: scratch
+	// and sliding-window KV cells scale with it) down to MinAutoUBatch
+	// before declaring the plan infeasible. The manifest's ubatch is the
+	// one chosen; the runtime evaluates prompts in passes of it.
+	AutoUBatch bool
 }
+
+// MinAutoUBatch is the smallest batch AutoUBatch goes down to.
+const MinAutoUBatch = 64
 
 func (o *Options) defaults() {
 	if o.Context == 0 {
@@ -173,14 +183,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	comp := hp.ComputeBuffer(o.Context, o.UBatch, o.FlashAttn)
 	compTotal := comp.Total()
 	var rt *GguftoolMemory
+	var gguftoolNotes []string
 	switch o.Runtime {
-	case "", RuntimeLlamaCpp:
-	case RuntimeGguftool:
-		kv = hp.GguftoolKV(o.Context, min(o.UBatch, o.Context))
-		kvTotal = 0
-		for _, l := range kv {
-			kvTotal += l.Bytes()
-		}
+	case "", RuntimeLlamaCpp, RuntimeGguftool:
 	default:
 		return nil, fmt.Errorf("unknown runtime %q (want %s or %s)", o.Runtime, RuntimeLlamaCpp, RuntimeGguftool)
 	}
@@ -217,23 +222,14 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	}
 	gpuKV := kvTotal
 	if o.Runtime == RuntimeGguftool {
-		staging := o.StagingExperts
-		if len(experts) == 0 {
-			staging = 0
-		} else if staging <= 0 {
-			staging = hp.Experts
-		}
-		rt = gguftoolMemory(m, hp, min(o.UBatch, o.Context), staging)
-		rt.Rounding = weightRounding(m, hp, func(i int) bool { return st[i].whole == 1 })
-		if rt.KVOnHost {
-			gpuKV = 0
-		}
-		if o.StagingExperts <= 0 && len(experts) > 0 && fixedW+gpuKV+rt.Total()+o.Reserve > o.VRAM {
-			small := gguftoolMemory(m, hp, min(o.UBatch, o.Context), max(hp.ExpertsUsed, 1))
-			small.Rounding = rt.Rounding
-			rt = small
+		var notes []string
+		rt, kv, gpuKV, notes = o.fitGguftool(m, hp, st, experts, fixedW)
+		kvTotal = 0
+		for _, l := range kv {
+			kvTotal += l.Bytes()
 		}
 		compTotal = rt.Total()
+		gguftoolNotes = notes
 	}
 	fixed := fixedW + gpuKV + compTotal + o.Reserve
 	if fixed > o.VRAM {
@@ -247,7 +243,7 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		moeLayers = append(moeLayers, l)
 	}
 	sort.Ints(moeLayers)
-	var notes []string
+	notes := gguftoolNotes
 
 	if !o.PerExpert {
 	layers:
@@ -431,6 +427,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		// The final placement's rounding; the staging area only if some
 		// expert tensor stayed in CPU memory.
 		rt.Rounding = weightRounding(m, hp, func(i int) bool { return st[i].whole == 1 })
+		if !rt.KVOnHost { // the KV cache is one allocation
+			rt.Rounding += roundPage(gpuKV) - gpuKV
+		}
 		cpuExperts := false
 		for _, x := range experts {
 			cpuExperts = cpuExperts || st[x.idx].whole != 1

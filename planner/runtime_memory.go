@@ -49,6 +49,10 @@ type GguftoolMemory struct {
 	// KVOnHost: the runtime keeps this architecture's KV cache in CPU
 	// memory (the per-matrix backend; the GPU executors keep it on the GPU).
 	KVOnHost bool `json:"kv_on_host"`
+	// KVType is the element type of the GPU KV cache: "f16" (sliding-window
+	// layers a ring of window + ubatch cells); absent in manifests written
+	// before it, whose runtime kept float32 for every position.
+	KVType string `json:"kv_type,omitempty"`
 }
 
 // Total is the sum of the GPU parts.
@@ -97,6 +101,9 @@ func scratchBuf(floats int64) int64 { return roundPage(max(4*floats, minScratch)
 // is the staging area's experts per matrix (0: none needed).
 func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 	g := &GguftoolMemory{StagingExperts: staging, KVOnHost: !gguftoolExecutor(hp.Arch)}
+	if !g.KVOnHost {
+		g.KVType = "f16"
+	}
 	n := int64(ub)
 	d, qw := int64(hp.Embd), int64(hp.Heads*hp.KeyLen)
 	var vecBytes int64
@@ -124,38 +131,40 @@ func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 	k, nExp, ff := int64(hp.ExpertsUsed), int64(hp.Experts), int64(hp.ExpertFF)
 	np := n * k
 	q1, q2 := n*qw, n*qw
+	// The slots' sizes in floats (runtime/gpu's Executor.Reserve), packed
+	// into one allocation.
+	slots := []int64{n * d, n * d, n, // attention input, output, positions
+		n * d, n * nExp, np, np, int64(hp.Vocab), // hidden, router logits, ids, weights, last row's logits
+		max(np, 4*k)} // expert slots of decode
 	if hp.MLA {
 		// runtime/gpu/mla.go: slot 1 the queries (H·(nope+rope)), slot 2
 		// the absorbed queries (H·(rank+rope)), then the latent output
-		// (H·rank), the decompressed heads (H·dv) and q_a (q_lora_rank).
+		// (H·rank; it also carries the new latent rows before they are
+		// stored as halves), the decompressed heads (H·dv) and q_a
+		// (q_lora_rank).
 		nope, dv, qr := mlaDims(m)
 		h, rank, rope := int64(hp.Heads), int64(hp.KVLoraRank), int64(hp.RopeDim)
-		q1 = n * h * (nope + rope)
+		q1 = max(q1, n*h*(nope+rope))
 		q2 = max(q1, n*h*(rank+rope))
-		// The latent output slot also carries the new latent rows before
-		// they are stored as halves.
-		g.Scratch += scratchBuf(n*max(h*rank, rank+rope)) + scratchBuf(n*h*dv)
+		slots = append(slots, n*max(h*rank, rank+rope), n*h*dv)
 		if qr > 0 {
-			g.Scratch += scratchBuf(n * qr)
+			slots = append(slots, n*qr)
 		}
 	}
-	for _, f := range []int64{n * d, q1, q2, n * d, n, // attention slots 0–4
-		n * d, n * nExp, np, np, int64(hp.Vocab), // hidden, router logits, ids, weights, last row's logits
-		max(np, 4*k)} { // expert slots of decode
-		g.Scratch += scratchBuf(f)
-	}
+	slots = append(slots, q1, q2)
 	if np > 32 { // grouped experts: index, gathered inputs, gate, up, outputs twice
-		for _, f := range []int64{2 * np, np * d, np * ff, np * ff, np * d, np * d} {
-			g.Scratch += scratchBuf(f)
-		}
+		slots = append(slots, 2*np, np*d, np*ff, np*ff, np*d, np*d)
 	} else {
-		for _, f := range []int64{np * ff, np * ff, np * d} {
-			g.Scratch += scratchBuf(f)
-		}
+		slots = append(slots, np*ff, np*ff, np*d)
 	}
 	if hp.DenseFF > 0 { // dense or shared-expert FFN: gate and up
-		g.Scratch += 2 * scratchBuf(n*int64(hp.DenseFF))
+		slots = append(slots, n*int64(hp.DenseFF), n*int64(hp.DenseFF))
 	}
+	var packed int64
+	for _, f := range slots {
+		packed += align256(max(4*f, 4))
+	}
+	g.Scratch = roundPage(packed)
 	g.Vectors = roundPage(vecBytes + 256*vecCount)
 	if staging > 0 {
 		// Sized by the widest layer's experts of each matrix (a recipe may
@@ -194,22 +203,32 @@ func mlaDims(m *Model) (nope, dv, qr int64) {
 	return nope, dv, qr
 }
 
-// weightRounding is the page rounding of the weight tensors the runtime
-// uploads as buffers of their own: matrices (the gpt-oss executor keeps
-// vectors in the packed arena), or every tensor (the per-matrix backend).
+func align256(n int64) int64 { return (n + 255) / 256 * 256 }
+
+// weightRounding is the allocation rounding of the weight tensors the
+// runtime uploads: the executors pack their matrices into one allocation
+// (runtime/gpu's UploadPacked: each 256-byte aligned, the whole rounded to
+// a page; vectors live in the packed arena), the per-matrix backend
+// uploads every tensor as a buffer of its own.
 func weightRounding(m *Model, hp *HParams, onGPU func(i int) bool) int64 {
-	var r int64
+	var r, packed, raw int64
 	for i := range m.Tensors {
 		t := &m.Tensors[i]
-		if gguftoolExecutor(hp.Arch) && (len(t.Dims) < 2 || strings.HasSuffix(t.Name, ".bias")) {
+		if !onGPU(i) {
 			continue
 		}
-		if onGPU(i) {
-			s := int64(m.Tensors[i].Size())
+		s := int64(t.Size())
+		if !gguftoolExecutor(hp.Arch) {
 			r += roundPage(s) - s
+			continue
 		}
+		if len(t.Dims) < 2 || strings.HasSuffix(t.Name, ".bias") {
+			continue
+		}
+		packed += align256(s)
+		raw += s
 	}
-	return r
+	return r + roundPage(packed) - raw
 }
 
 func (g *GguftoolMemory) describe() string {

@@ -13,14 +13,27 @@ func TestGguftoolTargetGPTOSS20B(t *testing.T) {
 	for _, c := range []struct {
 		typ     string
 		vram    string
-		staging int // expected staging experts
-	}{{"f16", "4GiB", 32}, {"q8_0", "2GiB", 4}, {"q8_0", "3GiB", 32}, {"f16", "8GiB", 32}} {
+		auto    bool // AutoUBatch
+		staging int  // expected staging experts (0: infeasible)
+		ubatch  int  // expected ubatch
+	}{
+		{"f16", "4GiB", false, 32, 512}, {"q8_0", "3GiB", false, 32, 512}, {"f16", "8GiB", false, 32, 512},
+		// The target: the Q8_0 layout within 2 GiB, CUDA context
+		// included. At the default batch it does not fit (scratch 148 MiB);
+		// passes of 128 tokens do, with the VRAM left (too little for any
+		// expert tensor) grown into the staging area.
+		{"q8_0", "2GiB", false, 0, 512}, {"q8_0", "2GiB", true, 6, 128},
+		{"q8_0", "2200MiB", true, 9, 512},
+	} {
 		m := synthModel(t, "gpt-oss-20b", c.typ, 0)
 		vram, _ := ParseSize(c.vram)
-		man, err := Plan(m, Options{VRAM: vram, Context: 4096, Reserve: -1, Runtime: RuntimeGguftool})
+		man, err := Plan(m, Options{VRAM: vram, Context: 4096, Reserve: -1, Runtime: RuntimeGguftool, AutoUBatch: c.auto})
 		var inf *InfeasibleError
 		if errors.As(err, &inf) {
 			t.Logf("%s %s: infeasible: %v", c.typ, c.vram, err)
+			if c.staging != 0 {
+				t.Errorf("%s %s (auto ubatch %v): infeasible, want a plan", c.typ, c.vram, c.auto)
+			}
 			continue
 		}
 		if err != nil {
@@ -28,9 +41,18 @@ func TestGguftoolTargetGPTOSS20B(t *testing.T) {
 		}
 		g, _ := man.GPU()
 		hp := hparams(t, m)
+		if c.staging == 0 {
+			t.Fatalf("%s %s: planned, want infeasible", c.typ, c.vram)
+		}
+		if man.Budget.UBatch != c.ubatch {
+			t.Errorf("%s %s: ubatch %d, want %d", c.typ, c.vram, man.Budget.UBatch, c.ubatch)
+		}
+		if g.TotalBytes > vram {
+			t.Errorf("%s %s: plan of %d bytes over the budget", c.typ, c.vram, g.TotalBytes)
+		}
 		// Half K and V of 8 KV heads × 64: 12 full layers × 4096 positions,
-		// 12 sliding-window layers × (window 128 + ubatch 512) cells.
-		if want := int64(12*4096+12*(128+512)) * 8 * 64 * 2 * 2; g.KVBytes != want {
+		// 12 sliding-window layers × (window 128 + ubatch) cells.
+		if want := int64(12*4096+12*(128+c.ubatch)) * 8 * 64 * 2 * 2; g.KVBytes != want {
 			t.Errorf("%s: KV %d, want %d", c.typ, g.KVBytes, want)
 		}
 		if g.ReserveBytes != GguftoolReserve || man.Budget.Runtime != RuntimeGguftool {

@@ -61,7 +61,10 @@ func (m *Manifest) Summary(w io.Writer) error {
 		if d.KVBytes > 0 {
 			ct := bu.CacheType
 			if bu.Runtime == RuntimeGguftool {
-				ct = "f32 (gguftool runtime)"
+				ct = "f32 (gguftool runtime)" // manifests before kv_type
+				if m.Gguftool != nil && m.Gguftool.KVType != "" {
+					ct = m.Gguftool.KVType + " (gguftool runtime)"
+				}
 			}
 			p("  KV cache %9s  %s, %s\n", FormatSize(d.KVBytes), m.kvShape(), ct)
 		}

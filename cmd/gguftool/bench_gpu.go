@@ -68,10 +68,11 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		return err
 	}
 	defer f.Close()
-	man, planName, err := manifestFor(f, g.plan, g.vram, g.ubatch, g.ctx)
+	man, planName, err := manifestFor(f, g.plan, g.vram, g.ubatch, g.ctx, !cmd.Flags().Changed("ubatch"))
 	if err != nil {
 		return err
 	}
+	planPass(cmd, &g.ubatch, man)
 	if !gpuPlanned(man) {
 		return usageError("%s places nothing on a GPU: run bench without --plan for the CPU", planName)
 	}

@@ -116,6 +116,9 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 				VRAM: budget, Context: ctx, UBatch: ubatch, CacheType: ct, FlashAttn: !noFA,
 				Reserve: res, PerExpert: perExpert, Profile: prof, ProfilePath: profilePath,
 				Runtime: planRuntime,
+				// gguftool's runtime may take smaller prompt passes to fit,
+				// unless --ubatch was given.
+				AutoUBatch: planRuntime == planner.RuntimeGguftool && !cmd.Flags().Changed("ubatch"),
 			})
 			var inf *planner.InfeasibleError
 			if errors.As(err, &inf) {

@@ -73,8 +73,9 @@ func gpuPlanned(man *planner.Manifest) bool {
 }
 
 // manifestFor loads plan or makes a plan for the gguftool runtime under
-// the budget vram.
-func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int) (*planner.Manifest, string, error) {
+// the budget vram; autoUB lets the planner lower ubatch to fit (the
+// --ubatch flag was left at its default).
+func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int, autoUB bool) (*planner.Manifest, string, error) {
 	if vramFlag == "" {
 		man, err := planner.Load(plan)
 		return man, plan, err
@@ -87,13 +88,23 @@ func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int) (*planner
 		ctx = 4096
 	}
 	man, err := planner.Plan(planner.FromFile(f), planner.Options{
-		VRAM: vram, Context: ctx, UBatch: ubatch, Reserve: -1, Runtime: planner.RuntimeGguftool,
+		VRAM: vram, Context: ctx, UBatch: ubatch, Reserve: -1, Runtime: planner.RuntimeGguftool, AutoUBatch: autoUB,
 	})
 	var inf *planner.InfeasibleError
 	if errors.As(err, &inf) {
 		return nil, "", withCode(exitInfeasible, err)
 	}
 	return man, "--vram " + vramFlag, err
+}
+
+// planPass sets *ubatch, the prompt tokens per GPU pass, to the plan's
+// when the --ubatch flag was left at its default and the plan is for the
+// gguftool runtime: its scratch and sliding-window KV cells were sized
+// for that batch (the planner may have lowered it to fit the budget).
+func planPass(cmd *cobra.Command, ubatch *int, man *planner.Manifest) {
+	if !cmd.Flags().Changed("ubatch") && man.Budget.Runtime == planner.RuntimeGguftool && man.Budget.UBatch > 0 {
+		*ubatch = man.Budget.UBatch
+	}
 }
 
 // errNoGPU explains why a GPU plan cannot run here.
@@ -322,10 +333,11 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		return true, err
 	}
 	defer f.Close()
-	man, planName, err := manifestFor(f, o.plan, o.gpu.vram, o.gpu.ubatch, o.ctx)
+	man, planName, err := manifestFor(f, o.plan, o.gpu.vram, o.gpu.ubatch, o.ctx, !cmd.Flags().Changed("ubatch"))
 	if err != nil {
 		return true, err
 	}
+	planPass(cmd, &o.gpu.ubatch, man)
 	if o.logitsOut != "" || o.profileOut != "" {
 		if gpuPlanned(man) {
 			return true, usageError("--logits-out and --profile-out run on the CPU runtime; use --validate to compare a GPU run with it")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,12 +23,19 @@ import (
 // that holds the whole model.
 func budgets(t *testing.T, model string) (minimal, hybrid, all int64) {
 	t.Helper()
+	return budgetsAt(t, model, planner.DefaultUBatch)
+}
+
+// budgetsAt is budgets for runs in passes of ub tokens (the scratch the
+// plans count scales with it).
+func budgetsAt(t *testing.T, model string, ub int) (minimal, hybrid, all int64) {
+	t.Helper()
 	f, err := gguf.Open(model)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = planner.Plan(planner.FromFile(f), planner.Options{VRAM: 1 << 20, Reserve: -1, Runtime: planner.RuntimeGguftool})
+	_, err = planner.Plan(planner.FromFile(f), planner.Options{VRAM: 1 << 20, UBatch: ub, Reserve: -1, Runtime: planner.RuntimeGguftool})
 	var inf *planner.InfeasibleError
 	if !errors.As(err, &inf) {
 		t.Fatalf("plan at 1 MiB: %v", err)
@@ -64,7 +72,7 @@ func TestRunGPUPlanFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := len(ref.GreedyContinuation)
-			minimal, hybrid, all := budgets(t, model)
+			minimal, hybrid, all := budgetsAt(t, model, 5)
 			var weights []uint64
 			for _, vram := range []int64{minimal, hybrid, all} {
 				stdout, stderr, code := runCLI(t, "run", model, "--vram", fmt.Sprint(vram), "--tokens", idList(ref.PromptIDs),
@@ -80,7 +88,7 @@ func TestRunGPUPlanFixtures(t *testing.T) {
 					t.Errorf("--vram %d: greedy tokens %s, transformers %s", vram, got, want)
 				}
 				v := res.Validation
-				if v == nil || !v.GreedyTokensMatch || v.PromptTop1Agree != len(ref.PromptIDs) || v.DecodeTop1Agree != v.DecodeSteps || v.MaxAbsLogitDiff > 1e-3 {
+				if v == nil || !v.GreedyTokensMatch || v.PromptTop1Agree != len(ref.PromptIDs) || v.DecodeTop1Agree != v.DecodeSteps || v.MaxAbsLogitDiff > 5e-3*math.Max(1, v.MaxAbsLogit) {
 					t.Errorf("--vram %d: validation %+v", vram, v)
 				}
 				if res.VRAMPlannedBytes <= 0 || res.VRAMUsedBytes == 0 || res.VRAMUsedBytes > uint64(res.VRAMBudgetBytes) || res.Reps != 2 ||

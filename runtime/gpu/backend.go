@@ -32,6 +32,8 @@ type Backend struct {
 	scr      []*cuda.Buffer            // scratch activations of the block ops
 	vecs     map[vecKey]cuda.DevicePtr // small vectors, packed in vecArena
 	vecArena arena
+	packs    []*cuda.Buffer // allocations that UploadPacked's weights are views of
+	scrPack  *cuda.Buffer   // the allocation the scratch slots are views of (packScratch)
 
 	// freeAtStart is cuMemGetInfo's free memory right after the kernels
 	// loaded, the baseline of MemoryUsed.
@@ -268,10 +270,15 @@ func (b *Backend) Close() error {
 		w.buf.Free()
 	}
 	b.weights = map[*runtime.Tensor]*weight{}
+	for _, p := range b.packs {
+		p.Free()
+	}
 	b.vecArena.free()
 	for _, v := range b.scr {
 		v.Free()
 	}
+	b.scrPack.Free()
+	b.packs, b.scrPack = nil, nil
 	b.vecs, b.scr = nil, nil
 	b.x.Free()
 	b.y.Free()

@@ -181,10 +181,9 @@ func (g *Executor) upload() error {
 		streamed = streamed || !mo.allResident
 	}
 	up = append(up, g.head)
-	for _, t := range up {
-		if err := g.b.Upload(t); err != nil {
-			return err
-		}
+	// One allocation for all: no page rounding per matrix (pack.go).
+	if err := g.b.UploadPacked(up); err != nil {
+		return err
 	}
 	if streamed {
 		if err := g.prepareStreaming(); err != nil {
@@ -466,10 +465,12 @@ func (g *Executor) Reserve(n int) error {
 	g.batch = n
 	d, qw, kk, ff := g.d, g.nHead*g.hd, g.nUsed, g.ff
 	np := n * kk
-	a := &allocator{b: b}
+	// The slots' sizes in floats, packed into one allocation at the end.
+	sizes := map[int]int{}
+	need := func(slot, n int) { sizes[slot] = max(sizes[slot], n) }
 	for slot, size := range map[int]int{0: n * d, 1: n * qw, 2: n * qw, 3: n * d, 4: n,
 		scrH: n * d, scrLogits: n * g.nExp, scrIDs: np, scrW: np, scrOut: g.nVocab, scrSlots: max(np, 4*kk)} {
-		a.get(slot, size)
+		need(slot, size)
 	}
 	above := g.o.GroupAbove
 	if above == 0 {
@@ -477,31 +478,31 @@ func (g *Executor) Reserve(n int) error {
 	}
 	if above > 0 && np > above {
 		for slot, size := range map[int]int{scrIdx: 2 * np, scrXG: np * d, scrG: np * ff, scrU: np * ff, scrYS: np * d, scrY: np * d} {
-			a.get(slot, size)
+			need(slot, size)
 		}
 	} else {
 		for slot, size := range map[int]int{scrG: np * ff, scrU: np * ff, scrY: np * d} {
-			a.get(slot, size)
+			need(slot, size)
 		}
 	}
 	if g.ffnWidth > 0 {
-		a.get(scrFG, n*g.ffnWidth)
-		a.get(scrFU, n*g.ffnWidth)
+		need(scrFG, n*g.ffnWidth)
+		need(scrFU, n*g.ffnWidth)
 	}
 	if md := &g.mla; md.rank > 0 {
 		H, row := g.nHead, md.rank+md.rope
-		a.get(1, n*H*(md.nope+md.rope))
-		a.get(2, n*H*row)
-		a.get(scrLat, n*max(H*md.rank, row))
-		a.get(scrMO, n*H*md.dv)
+		need(1, n*H*(md.nope+md.rope))
+		need(2, n*H*row)
+		need(scrLat, n*max(H*md.rank, row))
+		need(scrMO, n*H*md.dv)
 		for i := range g.layers {
 			if ly := g.layers[i].mla; ly != nil && ly.qa != nil {
-				a.get(scrQA, n*ly.qa.Rows())
+				need(scrQA, n*ly.qa.Rows())
 			}
 		}
 	}
-	if a.err != nil {
-		return fmt.Errorf("reserving scratch for %d tokens: %w", n, a.err)
+	if err := b.packScratch(sizes); err != nil {
+		return fmt.Errorf("reserving scratch for %d tokens: %w", n, err)
 	}
 	vp := &vecs{b: b}
 	for i := range g.layers {

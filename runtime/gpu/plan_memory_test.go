@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/gguf"
 	"github.com/gguftool/gguftool/planner"
 	"github.com/gguftool/gguftool/runtime"
@@ -16,7 +17,8 @@ func roundPage(n uint64) uint64 { return (n + 2<<20 - 1) / (2 << 20) * (2 << 20)
 // (gpt-oss, deepseek, deepseek2, phimoe) really allocates for the same plan: the KV cache, the scratch
 // slots a batch of ubatch tokens uses (each rounded to the driver's 2 MiB
 // pages, as the planner counts them), the staging area and the packed
-// vectors. A slot added to the executor without the planner fails here.
+// vectors, and the page rounding of the packed weights and KV cache. A
+// slot added to the executor without the planner fails here.
 func TestPlannerModelsExecutorMemory(t *testing.T) {
 	for _, family := range []string{"gpt-oss", "deepseek-moe", "deepseek-v2-lite", "phimoe"} {
 		t.Run(family, func(t *testing.T) { checkExecutorMemory(t, convertFixture(t, family, "q8_0")) })
@@ -26,8 +28,13 @@ func TestPlannerModelsExecutorMemory(t *testing.T) {
 }
 
 func checkExecutorMemory(t *testing.T, f *gguf.File) {
-	const ub, ctx = 40, 100
-	for _, staging := range []int{0, 4} {
+	checkExecutorMemoryAt(t, f, 40, 100, []int{0, 4})
+	// A batch whose scratch spans several pages (and wraps gpt-oss's rings).
+	checkExecutorMemoryAt(t, f, 160, 200, []int{4})
+}
+
+func checkExecutorMemoryAt(t *testing.T, f *gguf.File, ub, ctx int, stagings []int) {
+	for _, staging := range stagings {
 		// The smallest budget: every expert stays in CPU memory.
 		o := planner.Options{VRAM: 1 << 20, Context: ctx, UBatch: ub, Reserve: -1, Runtime: planner.RuntimeGguftool, StagingExperts: staging}
 		_, err := planner.Plan(planner.FromFile(f), o)
@@ -70,17 +77,30 @@ func checkExecutorMemory(t *testing.T, f *gguf.File) {
 		if _, err := s.Eval([]int32{3}, false); err != nil {
 			t.Fatal(err)
 		}
-		var scratch, stage uint64
-		for _, buf := range b.scr {
-			if buf != nil {
-				scratch += roundPage(buf.Size)
+		gm := man.Gguftool
+		gd, _ := man.GPU()
+		// Every slot the batch and the decode step used is still a view of
+		// the one allocation Reserve made (none had to grow past it).
+		scratch := roundPage(b.scrPack.Size)
+		for i, buf := range b.scr {
+			if buf != nil && (buf.Ptr < b.scrPack.Ptr || buf.Ptr+cuda.DevicePtr(buf.Size) > b.scrPack.Ptr+cuda.DevicePtr(b.scrPack.Size)) {
+				t.Errorf("scratch slot %d (%d bytes) grew out of the reserved allocation", i, buf.Size)
 			}
 		}
+		// Weights packed into one allocation (plus the KV cache's): their
+		// page rounding is the planner's.
+		var rounding uint64
+		for _, p := range b.packs {
+			rounding += roundPage(p.Size)
+		}
+		rounding += roundPage(s.KVBytes()) - s.KVBytes() - b.weightBytes
+		if int64(rounding) != gm.Rounding {
+			t.Errorf("allocation rounding: executor %d bytes, planner %d", rounding, gm.Rounding)
+		}
+		var stage uint64
 		for i := range g.stage {
 			stage += roundPage(g.stage[i].Size) + roundPage(g.stageBias[i].Size)
 		}
-		gm := man.Gguftool
-		gd, _ := man.GPU()
 		if int64(stage) != gm.Staging {
 			t.Errorf("staging %d: executor %d bytes, planner %d", staging, stage, gm.Staging)
 		}
