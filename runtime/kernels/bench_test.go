@@ -55,22 +55,35 @@ func benchMat(b *testing.B, typ gguf.Type, rows, cols int) Mat {
 func BenchmarkMatVec(b *testing.B) {
 	const rows, cols = 4096, 4096
 	for _, typ := range allTypes {
-		m := benchMat(b, typ, rows, cols)
-		x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
-		y := make([]float32, rows)
-		for _, impl := range kernelSets {
-			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
-				if !useKernelSet(impl) {
-					b.Skip(impl + " is not available on this CPU")
-				}
-				defer useKernelSet("avx512")
-				b.SetBytes(int64(len(m.Data)))
-				for b.Loop() {
-					MatVec(y, m, x)
-				}
-			})
-		}
+		// The matrix is built inside the type's sub-benchmark, so that
+		// -bench 'MatVec/MXFP4' builds only that one.
+		b.Run(typ.String(), func(b *testing.B) {
+			m := benchMat(b, typ, rows, cols)
+			x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
+			y := make([]float32, rows)
+			for _, impl := range benchKernelSets(typ) {
+				b.Run(impl, func(b *testing.B) {
+					if !useMXFP4KernelSet(impl) {
+						b.Skip(impl + " is not available on this CPU")
+					}
+					defer useKernelSet("avx512")
+					b.SetBytes(int64(len(m.Data)))
+					for b.Loop() {
+						MatVec(y, m, x)
+					}
+				})
+			}
+		})
 	}
+}
+
+// benchKernelSets are the kernel sets benchmarked for type t: for MXFP4 also
+// the previous AVX-512 kernel as the baseline.
+func benchKernelSets(t gguf.Type) []string {
+	if t == gguf.TypeMXFP4 {
+		return append(kernelSets[:len(kernelSets):len(kernelSets)], "avx512-shuffle")
+	}
+	return kernelSets
 }
 
 // BenchmarkMatMul measures prefill-shaped products (64 tokens at once).
@@ -102,23 +115,24 @@ func BenchmarkMatMul(b *testing.B) {
 func BenchmarkMatVecDRAM(b *testing.B) {
 	const cols = 4096
 	for _, typ := range allTypes {
-		rows := int((1 << 30) / typ.RowSize(cols))
-		m := benchMat(b, typ, rows/64*64, cols)
-		x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
-		y := make([]float32, m.Rows)
-		for _, impl := range kernelSets {
-			b.Run(fmt.Sprintf("%s/%s", typ, impl), func(b *testing.B) {
-				if !useKernelSet(impl) {
-					b.Skip(impl + " is not available on this CPU")
-				}
-				defer useKernelSet("avx512")
-				b.SetBytes(int64(len(m.Data)))
-				for b.Loop() {
-					MatVec(y, m, x)
-				}
-			})
-		}
-		m.Data = nil
+		b.Run(typ.String(), func(b *testing.B) {
+			rows := int((1 << 30) / typ.RowSize(cols))
+			m := benchMat(b, typ, rows/64*64, cols)
+			x := randFloats(rand.New(rand.NewPCG(2, 2)), cols, 1)
+			y := make([]float32, m.Rows)
+			for _, impl := range benchKernelSets(typ) {
+				b.Run(impl, func(b *testing.B) {
+					if !useMXFP4KernelSet(impl) {
+						b.Skip(impl + " is not available on this CPU")
+					}
+					defer useKernelSet("avx512")
+					b.SetBytes(int64(len(m.Data)))
+					for b.Loop() {
+						MatVec(y, m, x)
+					}
+				})
+			}
+		})
 	}
 }
 
