@@ -4,13 +4,21 @@
 // batches (decode), where reading the weights once is all that matters.
 //
 // A block computes a GM_BM x GM_BN tile (weight rows x tokens). Per step of
-// GM_BK = 64 inputs, every thread decodes one 32-weight unit of one weight
-// row with the unit decoders of common.cuh (so each weight is decoded once
-// per 64 tokens, not once per 8) and loads 32 activations of one token; both
-// go to shared memory rounded to TF32, and four warps multiply them with
-// mma.sync m16n8k8 (TF32 in, float32 accumulate). The next step's weights
-// and activations are fetched into registers while the tensor cores work on
-// the current one.
+// GM_BK = 64 inputs, 32-weight units of the tile's weight rows are decoded
+// with the unit decoders of common.cuh (so each weight is decoded once per
+// 64 tokens, not once per 8) and the tokens' activations loaded; both go to
+// shared memory rounded to TF32, and the warps multiply them with mma.sync
+// m16n8k8 (TF32 in, float32 accumulate). The next step's weights and
+// activations are fetched into registers while the tensor cores work on
+// the current one. Two block shapes (template WARPS):
+//   gemm_T, gemm_grouped_T (4 warps, 128 threads): each warp a 32 x 32
+//     sub-tile; every thread decodes one unit and loads 32 activations.
+//   gemm8_T (8 warps, 256 threads): each warp 32 x 16; warps 0-3 decode
+//     while warps 4-7 load activations, half the work per thread on the
+//     critical path. Faster when the grid is too small to put several
+//     blocks on every multiprocessor (one expert's 64 tokens: 45 blocks),
+//     slower on big grids (docs/results/gemm-tensor-core-2026-11-27-h200.md).
+// Each output is summed in the same order by either shape: same bits.
 //
 // Why TF32 and not f16/bf16: TF32 keeps float32's exponent range, so large
 // gpt-oss activations cannot overflow (f16 would at 65504) and MXFP4's E8M0
@@ -30,15 +38,6 @@
 #define GM_BN 64  // tokens per block
 #define GM_BK 64  // inputs per step: two 32-element units per row
 #define GM_LD 68  // shared row stride in words: conflict-free stores and fragment reads
-// GM_WARPS 4: each warp a 32 x 32 sub-tile, each thread decodes one weight
-// unit and loads 32 activations per step. 8: each warp 32 x 16, warps 0-3
-// decode weights while warps 4-7 load activations (half the work per
-// thread on the critical path, for grids too small to fill the GPU). The
-// launcher reads the block size from the PTX (.maxntid).
-#ifndef GM_WARPS
-#define GM_WARPS 4
-#endif
-#define GM_THREADS (32 * GM_WARPS)
 
 // to_tf32 rounds to nearest (ties away), as cuBLAS does, rather than letting
 // the tensor core truncate the low mantissa bits (a bias toward zero).
@@ -58,8 +57,9 @@ __device__ __forceinline__ void mma_tf32(float* c, const u32* a, const u32* b) {
 }
 
 // Not inlined: gemm_T and gemm_grouped_T share one copy of the body (the
-// PTX stays half the size).
-template <typename U>
+// PTX stays half the size). The launcher reads the block size, 32 * WARPS,
+// from the PTX (each entry's .maxntid).
+template <int WARPS, typename U>
 __device__ __noinline__ void gemm(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,
                      const float* bias, int n_in, int n_out, int n_tok) {
     __shared__ __align__(16) u32 sA[GM_BM * GM_LD];  // [weight row][k]
@@ -73,7 +73,7 @@ __device__ __noinline__ void gemm(const u8* W, i64 row_bytes, const float* x, in
     // hit distinct banks (row stride 68 words = 4 banks apart). Rows past
     // the edge repeat the last row: their results are computed and dropped
     // (an output element depends only on its own row and token).
-    constexpr bool split = GM_WARPS == 8;
+    constexpr bool split = WARPS == 8;
     const bool wrole = !split || tid < 2 * GM_BM;  // this thread decodes weights (split: else activations)
     const int lt = split ? tid & (2 * GM_BM - 1) : tid;
     const int r = lt & (GM_BM - 1), half = lt >> 6;
@@ -139,7 +139,7 @@ __device__ __noinline__ void gemm(const u8* W, i64 row_bytes, const float* x, in
     // Warp sub-tile: rows wm..wm+31, tokens wn..wn+31; fragment layout of
     // m16n8k8: g = lane / 4 picks the row (A) or column (B, C), q = lane % 4
     // the k index (A, B) or column pair (C).
-    constexpr int NT = GM_BN / 8 / (GM_WARPS / 2);  // n8 tiles per warp
+    constexpr int NT = GM_BN / 8 / (WARPS / 2);  // n8 tiles per warp
     const int wm = (warp & 1) * 32, wn = (warp >> 1) * 8 * NT, g = lane >> 2, q = lane & 3;
     float acc[2][NT][4];
 #pragma unroll
@@ -213,23 +213,28 @@ __device__ void gemm_grouped(const u8* W, i64 row_bytes, i64 matrix_bytes, const
     const int* gr = groups + 3 * blockIdx.z;
     int e = gr[0], first = gr[1], count = gr[2];
     if ((int)blockIdx.y * GM_BN >= count) return;  // the whole block: before any barrier
-    gemm<U>(W + (i64)e * matrix_bytes, row_bytes, x + (i64)first * x_stride, x_stride, y + (i64)first * y_stride,
+    gemm<4, U>(W + (i64)e * matrix_bytes, row_bytes, x + (i64)first * x_stride, x_stride, y + (i64)first * y_stride,
             y_stride, bias ? bias + (i64)e * bias_stride : nullptr, n_in, n_out, count);
 }
 
-// gemm_T: grid (ceil(n_out/GM_BM), ceil(n_tok/GM_BN)), block GM_THREADS;
-// arguments as matmul_T. gemm_grouped_T: grid (ceil(n_out/GM_BM),
-// ceil(max count/GM_BN), groups), block GM_THREADS.
+// gemm_T, gemm8_T: grid (ceil(n_out/GM_BM), ceil(n_tok/GM_BN)), block 128
+// or 256; arguments as matmul_T. gemm_grouped_T: grid (ceil(n_out/GM_BM),
+// ceil(max count/GM_BN), groups), block 128.
 #define DEFINE_GEMM(name, D, U)                                                                                  \
     struct GemmUnit_##name {                                                                                     \
         static __device__ __forceinline__ void get(const u8* r, int u, float* w) { U(r, u, w); }                 \
     };                                                                                                           \
-    extern "C" __global__ void __launch_bounds__(GM_THREADS)                                                     \
+    extern "C" __global__ void __launch_bounds__(128)                                                            \
         gemm_##name(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,            \
                     const float* bias, int n_in, int n_out, int n_tok) {                                         \
-        gemm<GemmUnit_##name>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);                 \
+        gemm<4, GemmUnit_##name>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);              \
     }                                                                                                            \
-    extern "C" __global__ void __launch_bounds__(GM_THREADS)                                                     \
+    extern "C" __global__ void __launch_bounds__(256)                                                            \
+        gemm8_##name(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,           \
+                     const float* bias, int n_in, int n_out, int n_tok) {                                        \
+        gemm<8, GemmUnit_##name>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);              \
+    }                                                                                                            \
+    extern "C" __global__ void __launch_bounds__(128)                                                            \
         gemm_grouped_##name(const u8* W, i64 row_bytes, i64 matrix_bytes, const int* groups, const float* x,     \
                             int x_stride, float* y, int y_stride, const float* bias, int bias_stride, int n_in,  \
                             int n_out) {                                                                         \

@@ -18,6 +18,7 @@ func Emulate(f *cuda.Fake) {
 		// gemm_<type> (the tensor-core kernel for batches) takes matmul's
 		// arguments and computes the same function.
 		f.Kernels["gemm_"+t.String()] = emulateMatMul(t)
+		f.Kernels["gemm8_"+t.String()] = emulateMatMul(t)
 		f.Kernels["gemm_grouped_"+t.String()] = emulateMatMulGrouped(t)
 	}
 	for _, t := range cputwin.WeightTypes {

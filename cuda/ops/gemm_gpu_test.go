@@ -47,8 +47,21 @@ func (e *gpuEnv) compareNorm(name string, got, want []float32, tol float64) {
 // strided outputs whose gaps must stay untouched, and biases.
 func TestGemmGPU(t *testing.T) {
 	e := newEnv(t)
-	k := *e.k
-	k.GemmMinTokens = 1
+	for _, variant := range []string{"gemm", "gemm8"} {
+		k := *e.k
+		k.GemmMinTokens = 1
+		// The block shape follows the grid size and the multiprocessor count:
+		// pretend to have none (gemm_T always) or very many (gemm8_T always).
+		k.gemm.sms = 0
+		if variant == "gemm8" {
+			k.gemm.sms = 1 << 20
+		}
+		testGemm(e, &k, variant)
+	}
+}
+
+func testGemm(e *gpuEnv, k *Kernels, variant string) {
+	t := e.t
 	for _, wt := range cputwin.WeightTypes {
 		nIn := 2912 // 91 units: the last step has one unit
 		if el, _ := wt.BlockSize(); el == 256 {
@@ -83,7 +96,7 @@ func TestGemmGPU(t *testing.T) {
 			}
 			dw, dx := e.upload(w), e.dev(xb)+cuda.DevicePtr(4*c.xOff)
 			y := e.out(c.nTok * ys)
-			name := fmt.Sprintf("gemm_%s %dx%d tok=%d xs=%d ys=%d", wt, c.nOut, nIn, c.nTok, xs, ys)
+			name := fmt.Sprintf("%s_%s %dx%d tok=%d xs=%d ys=%d", variant, wt, c.nOut, nIn, c.nTok, xs, ys)
 			var first []float32
 			for rep := 0; rep < 2; rep++ {
 				if err := k.MatMul(nil, wt, dw, dx, xs, y, ys, db, nIn, c.nOut, c.nTok); err != nil {

@@ -95,22 +95,20 @@ func TestMatMulGroupedRejectsBadLayout(t *testing.T) {
 	}
 }
 
-// TestGemmBlockThreads: the launcher takes the gemm block size from the
-// PTX's launch bounds, and refuses PTX that states none it can use.
+// TestGemmBlockThreads: the launchers take each gemm kernel's block size
+// from its launch bounds in the PTX, and refuse PTX that states none.
 func TestGemmBlockThreads(t *testing.T) {
 	_, k := fakeKernels(t)
-	if k.gemmThreads != 128 && k.gemmThreads != 256 {
-		t.Errorf("embedded gemm PTX: block of %d threads", k.gemmThreads)
+	if k.gemm.threads != 128 || k.gemm.threads8 != 256 || k.gemm.sms != 108 {
+		t.Errorf("embedded gemm PTX on the fake GPU: %+v, want 128 and 256 threads, 108 multiprocessors", k.gemm)
 	}
-	for ptx, want := range map[string]uint32{
-		".entry gemm_f32(\n.param .u64 a\n)\n.maxntid 256, 1, 1\n{": 256,
-		".entry gemm_f32(\n)\n.maxntid 128, 1, 1\n{":                128,
-		".entry gemm_f32(\n)\n.maxntid 96, 1, 1\n{":                 0,
-		".entry gemm_f32(\n)\n{":                                    0,
-	} {
-		got, err := gemmBlockThreads([]byte(ptx))
+	ptx := ".visible .entry gemm_f32(\n.param .u64 a\n)\n.maxntid 128, 1, 1\n{\nret;\n}\n" +
+		".visible .entry gemm8_f32(\n.param .u64 a\n)\n.maxntid 256, 1, 1\n{\nret;\n}\n" +
+		".visible .entry other(\n)\n{\n}\n"
+	for entry, want := range map[string]uint32{"gemm_f32": 128, "gemm8_f32": 256, "other": 0, "missing": 0} {
+		got, err := entryThreads([]byte(ptx), entry)
 		if got != want || (err == nil) != (want != 0) {
-			t.Errorf("%q: %d, %v; want %d", ptx, got, err, want)
+			t.Errorf("%s: %d, %v; want %d", entry, got, err, want)
 		}
 	}
 }

@@ -57,13 +57,27 @@ func TestLaunchArguments(t *testing.T) {
 	if l.Args[1] != 2*144 || l.Args[7] != 512 || l.Args[9] != 15 {
 		t.Errorf("args %v", l.Args)
 	}
-	// A batch at the threshold goes to the tensor-core kernel: 64 x 64 tiles.
-	if err := k.MatMul(nil, cputwin.Q4_K, 0x1000, 0x2000, 512, 0x3000, 300, 0, 512, 300, 130); err != nil {
-		t.Fatal(err)
-	}
-	l = f.Launches[len(f.Launches)-1]
-	if l.Name != "gemm_q4_k" || l.Grid != (cuda.Dim3{X: 5, Y: 3, Z: 1}) || l.Block.X != 128 || l.Args[9] != 130 {
-		t.Fatalf("launch %+v", l)
+	// Batches at the threshold go to the tensor-core kernels, 64 x 64 tiles:
+	// 8 warps per block while the grid has fewer than 2 blocks per
+	// multiprocessor (the fake GPU has 108), 4 from there on.
+	for _, c := range []struct {
+		nOut, nTok int
+		name       string
+		grid       cuda.Dim3
+		threads    uint32
+	}{
+		{300, 130, "gemm8_q4_k", cuda.Dim3{X: 5, Y: 3, Z: 1}, 256},
+		{2880, 256, "gemm8_q4_k", cuda.Dim3{X: 45, Y: 4, Z: 1}, 256},
+		{2880, 257, "gemm_q4_k", cuda.Dim3{X: 45, Y: 5, Z: 1}, 128},
+		{2880, 512, "gemm_q4_k", cuda.Dim3{X: 45, Y: 8, Z: 1}, 128},
+	} {
+		if err := k.MatMul(nil, cputwin.Q4_K, 0x1000, 0x2000, 512, 0x3000, c.nOut, 0, 512, c.nOut, c.nTok); err != nil {
+			t.Fatal(err)
+		}
+		l = f.Launches[len(f.Launches)-1]
+		if l.Name != c.name || l.Grid != c.grid || l.Block.X != c.threads || l.Args[9] != uint64(c.nTok) {
+			t.Errorf("%d x %d tokens: launch %+v, want %s, grid %v, %d threads", c.nOut, c.nTok, l, c.name, c.grid, c.threads)
+		}
 	}
 	// ... unless the weights are not 16-byte aligned, or it is turned off.
 	for _, c := range []struct {

@@ -28,7 +28,7 @@ type Kernels struct {
 	// tensor-core kernel (gemm.cu) where its layout needs are met; 0 never.
 	// Load sets DefaultGemmMinTokens, or $GGUFTOOL_GEMM_MIN_TOKENS.
 	GemmMinTokens int
-	gemmThreads   uint32 // block size the gemm kernels were compiled for
+	gemm          gemmConfig // block sizes and multiprocessors (gemm.go)
 }
 
 // PTXSource returns the PTX of a module; kernels.PTX is the embedded one.
@@ -47,7 +47,7 @@ func kernelNames() map[string][]string {
 	for _, t := range cputwin.WeightTypes {
 		m[kernels.Embed] = append(m[kernels.Embed], "get_rows_"+t.String())
 		m[kernels.Matmul] = append(m[kernels.Matmul], "matmul_"+t.String(), "matmul_id_"+t.String())
-		m[kernels.Gemm] = append(m[kernels.Gemm], "gemm_"+t.String(), "gemm_grouped_"+t.String())
+		m[kernels.Gemm] = append(m[kernels.Gemm], "gemm_"+t.String(), "gemm8_"+t.String(), "gemm_grouped_"+t.String())
 	}
 	for mod, names := range extraKernelNames {
 		m[mod] = append(m[mod], names()...)
@@ -93,7 +93,7 @@ func LoadFrom(ctx *cuda.Context, src PTXSource) (*Kernels, error) {
 		}
 		k.modules = append(k.modules, m)
 		if mod == kernels.Gemm {
-			if k.gemmThreads, err = gemmBlockThreads(ptx); err != nil {
+			if k.gemm, err = newGemmConfig(ctx, ptx); err != nil {
 				k.Close()
 				return nil, err
 			}
@@ -281,8 +281,7 @@ func (k *Kernels) MatMul(s *cuda.Stream, t WeightType, w cuda.DevicePtr, x cuda.
 		return err
 	}
 	if k.GemmMinTokens > 0 && nTok >= k.GemmMinTokens && nIn%32 == 0 && w%16 == 0 {
-		return k.launch("gemm_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, gemmRows), Y: ceilDiv(nTok, gemmTokens), Z: 1},
-			cuda.Dim3{X: k.gemmThreads, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
+		return k.gemmLaunch(s, t, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
 	if nTok <= mvTokens && matvecFits(t, w, []int64{rb}, nIn, x, xStride) {
 		return k.launch("matvec_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mvWarps), Y: ceilDiv(nTok, mvTokens), Z: 1},
