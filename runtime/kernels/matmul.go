@@ -193,21 +193,42 @@ func matMulFused(dst []float32, m Mat, x []float32, n int, fused fusedDot) {
 			xsums[j] = groupSums(x[j*cols : (j+1)*cols])
 		}
 	}
-	tok4 := tokenDots4[m.Type]
+	tok4, dot4 := tokenDots4[m.Type], rowDots4[m.Type]
+	// Tokens in fours go through tok4 (each row decoded once for four), the
+	// rest through dot4 (four rows at a time, per token), row group by row
+	// group so that the rows are still in L1 for the second pass.
+	j4 := 0
+	if tok4 != nil {
+		j4 = n &^ 3
+	}
 	parallelFor(m.Rows, grainRows(cols, n), func(lo, hi int) {
 		var out [4]float32
-		for r := lo; r < hi; r++ {
+		byTokens := func(r int) {
 			row := m.Row(r)
-			j := 0
-			if tok4 != nil {
-				for ; j+4 <= n; j += 4 {
-					tok4(row, x[j*cols:(j+4)*cols], cols, &out)
-					for t, v := range out {
-						dst[(j+t)*m.Rows+r] = v
-					}
+			for j := 0; j < j4; j += 4 {
+				tok4(row, x[j*cols:(j+4)*cols], cols, &out)
+				for t, v := range out {
+					dst[(j+t)*m.Rows+r] = v
 				}
 			}
-			for ; j < n; j++ {
+		}
+		r := lo
+		if dot4 != nil {
+			for ; r+4 <= hi; r += 4 {
+				for q := r; q < r+4 && tok4 != nil; q++ {
+					byTokens(q)
+				}
+				for j := j4; j < n; j++ {
+					dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, x[j*cols:(j+1)*cols], (*[4]float32)(dst[j*m.Rows+r:j*m.Rows+r+4]))
+				}
+			}
+		}
+		for ; r < hi; r++ {
+			if tok4 != nil {
+				byTokens(r)
+			}
+			row := m.Row(r)
+			for j := j4; j < n; j++ {
 				dst[j*m.Rows+r] = fused(row, x[j*cols:(j+1)*cols], xsums[j], nil)
 			}
 		}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -51,20 +52,22 @@ func testSIMDMatchesPortable(t *testing.T) {
 		}
 		for _, cols := range colsList {
 			m := quantized(t, typ, 19, cols, uint64(cols))
-			x := randFloats(r, 3*cols, 1)
-			simd := make([]float32, 3*m.Rows)
-			port := make([]float32, 3*m.Rows)
-			SetSIMD(true)
-			MatMul(simd, m, x, 3)
-			MatVec(simd, m, x)
-			SetSIMD(false)
-			MatMul(port, m, x, 3)
-			MatVec(port, m, x)
-			want := make([]float64, len(port))
-			for i, v := range port {
-				want[i] = float64(v)
+			// n = 1 (MatVec), 3 and 7 (the few-token path: four tokens at
+			// a time plus three single ones), 11 (tiles: n > fusedMaxTokens).
+			x := randFloats(r, 11*cols, 1)
+			for _, n := range []int{1, 3, 7, 11} {
+				simd := make([]float32, n*m.Rows)
+				port := make([]float32, n*m.Rows)
+				SetSIMD(true)
+				MatMul(simd, m, x, n)
+				SetSIMD(false)
+				MatMul(port, m, x, n)
+				want := make([]float64, len(port))
+				for i, v := range port {
+					want[i] = float64(v)
+				}
+				checkClose(t, fmt.Sprintf("%s n=%d simd vs portable", typ, n), simd, want, 2e-6)
 			}
-			checkClose(t, typ.String()+" simd vs portable", simd, want, 2e-6)
 		}
 	}
 	// The SIMD row decoders (of the AVX2 set and of the active one) are
