@@ -42,6 +42,17 @@ GLOBL mxfp4f32<>(SB), RODATA|NOPTR, $64
 	VFMADD231PS Z29, T2, T1 \
 	VFMADD231PS T0, T1, ACC
 
+// MXSCALED: decodes one block (scale byte at SADDR, codes at CADDR) into
+// T1 (elements 0–15) and T2 (16–31) as scale·code: the table scaled into T0
+// and looked up. R is a scratch GPR.
+#define MXSCALED(SADDR, CADDR, R, T0, T1, T2) \
+	MOVBLZX SADDR, R \
+	VPMOVZXBD CADDR, T1 \
+	VMULPS.BCST (R8)(R*4), Z30, T0 \
+	VPSRLD $4, T1, T2 \
+	VPERMPS T0, T1, T1 \
+	VPERMPS T0, T2, T2
+
 // HSUM4: Y0–Y3 hold 8-lane sums of four rows; X0 gets the four totals.
 // Clobbers Y4, X5.
 #define HSUM4 \
@@ -107,8 +118,9 @@ m4done:
 	RET
 
 // func mxfp4Dot1AVX512(w *byte, x *float32, nblk int, scales *[256]float32) float32
-// One row: two accumulators over alternate blocks, so that the loop is not
-// bound by the latency of a single FMA chain.
+// One row, four blocks a pass: each block scales the table (exact: a power of
+// two times a code), looks its 32 weights up and multiply-adds them into its
+// own pair of accumulators, so no FMA chain carries more than one FMA a pass.
 TEXT ·mxfp4Dot1AVX512(SB), NOSPLIT, $0-36
 	MOVQ w+0(FP), SI
 	MOVQ x+8(FP), DI
@@ -117,30 +129,44 @@ TEXT ·mxfp4Dot1AVX512(SB), NOSPLIT, $0-36
 	VMOVUPS mxfp4f32<>(SB), Z30
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
 
-m1pair:
-	CMPQ CX, $2
+m1quad:
+	CMPQ CX, $4
 	JLT m1tail
-	VMOVUPS (DI), Z28
-	VMOVUPS 64(DI), Z29
-	MXBLOCK((SI), 1(SI), AX, Z4, Z5, Z6, Z0)
-	VMOVUPS 128(DI), Z28
-	VMOVUPS 192(DI), Z29
-	MXBLOCK(17(SI), 18(SI), BX, Z7, Z8, Z9, Z1)
-	ADDQ $34, SI
-	ADDQ $256, DI
-	SUBQ $2, CX
-	JMP m1pair
+	MXSCALED((SI), 1(SI), AX, Z4, Z5, Z6)
+	VFMADD231PS (DI), Z5, Z0
+	VFMADD231PS 64(DI), Z6, Z1
+	MXSCALED(17(SI), 18(SI), BX, Z7, Z8, Z9)
+	VFMADD231PS 128(DI), Z8, Z2
+	VFMADD231PS 192(DI), Z9, Z3
+	MXSCALED(34(SI), 35(SI), DX, Z10, Z11, Z12)
+	VFMADD231PS 256(DI), Z11, Z0
+	VFMADD231PS 320(DI), Z12, Z1
+	MXSCALED(51(SI), 52(SI), R11, Z13, Z14, Z15)
+	VFMADD231PS 384(DI), Z14, Z2
+	VFMADD231PS 448(DI), Z15, Z3
+	ADDQ $68, SI
+	ADDQ $512, DI
+	SUBQ $4, CX
+	JMP m1quad
 
 m1tail:
 	TESTQ CX, CX
 	JE m1done
-	VMOVUPS (DI), Z28
-	VMOVUPS 64(DI), Z29
-	MXBLOCK((SI), 1(SI), AX, Z4, Z5, Z6, Z0)
+	MXSCALED((SI), 1(SI), AX, Z4, Z5, Z6)
+	VFMADD231PS (DI), Z5, Z0
+	VFMADD231PS 64(DI), Z6, Z1
+	ADDQ $17, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP m1tail
 
 m1done:
 	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
 	VEXTRACTF32X8 $1, Z0, Y1
 	VADDPS Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
