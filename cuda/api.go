@@ -59,6 +59,8 @@ type API interface {
 	PrimaryCtxRelease(dev int) error
 	CtxSetCurrent(c Ctx) error
 	CtxSynchronize() error
+	CtxSetLimit(l Limit, v uint64) error
+	CtxGetLimit(l Limit) (uint64, error)
 
 	MemGetInfo() (free, total uint64, err error)
 	MemAlloc(bytes uint64) (DevicePtr, error)

@@ -59,6 +59,7 @@ type Fake struct {
 	modules  map[ModuleID]map[string]bool
 	funcs    map[FunctionID]string
 	handles  uintptr
+	limits   map[Limit]uint64 // cuCtxSetLimit values (limit.go)
 }
 
 // NewFake returns a fake driver with the given devices (one 16 GiB

@@ -46,6 +46,8 @@ type Lib struct {
 	CuDevicePrimaryCtxRelease func(dev int32) Result
 	CuCtxSetCurrent           func(ctx uintptr) Result
 	CuCtxSynchronize          func() Result
+	CuCtxSetLimit             func(limit int32, value uint64) Result
+	CuCtxGetLimit             func(value *uint64, limit int32) Result
 
 	CuMemGetInfo        func(free, total *uint64) Result
 	CuMemAlloc          func(ptr *uint64, bytes uint64) Result
@@ -146,6 +148,8 @@ func (l *Lib) symbols() []symbol {
 		req(&l.CuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"),
 		req(&l.CuCtxSetCurrent, "cuCtxSetCurrent"),
 		req(&l.CuCtxSynchronize, "cuCtxSynchronize"),
+		opt(&l.CuCtxSetLimit, "cuCtxSetLimit"),
+		opt(&l.CuCtxGetLimit, "cuCtxGetLimit"),
 		req(&l.CuMemGetInfo, "cuMemGetInfo_v2"),
 		req(&l.CuMemAlloc, "cuMemAlloc_v2"),
 		req(&l.CuMemFree, "cuMemFree_v2"),

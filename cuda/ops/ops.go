@@ -64,8 +64,12 @@ var extraKernelNames = map[string]func() []string{}
 // testing freshly compiled kernels without rebuilding the binary).
 const PTXDirEnv = "GGUFTOOL_PTX_DIR"
 
-// Load loads the embedded kernels (or those in $GGUFTOOL_PTX_DIR) into ctx.
+// Load loads the embedded kernels (or those in $GGUFTOOL_PTX_DIR) into ctx
+// and lowers the context's per-thread stack to what they need (KernelStack).
 func Load(ctx *cuda.Context) (*Kernels, error) {
+	if err := setStack(ctx); err != nil {
+		return nil, err
+	}
 	if dir := os.Getenv(PTXDirEnv); dir != "" {
 		return LoadFrom(ctx, func(m string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, m+".ptx")) })
 	}
