@@ -39,14 +39,16 @@ func useMXFP4KernelSet(name string) bool {
 }
 
 // BenchmarkMatVecMXFP4 measures MXFP4 MatVec per core (threads=1) and on all
-// threads, for a gpt-oss expert matrix (2880×2880, 4.4 MB: cache-resident
-// on a server) and 1 GiB of weights (memory streaming). MB/s is weight bytes.
+// threads, for a gpt-oss expert matrix (2880×2880, 4.4 MB: last-level cache
+// on a server), 512 of its rows (L2: the kernel's own speed) and 1 GiB of
+// weights (memory streaming). MB/s is weight bytes.
 func BenchmarkMatVecMXFP4(b *testing.B) {
 	shapes := []struct {
 		name       string
 		rows, cols int
 	}{
 		{"2880x2880", 2880, 2880},
+		{"L2", 512, 2880},
 		{"DRAM", int((1<<30)/gguf.TypeMXFP4.RowSize(2880)) / 64 * 64, 2880},
 	}
 	for _, sh := range shapes {

@@ -118,7 +118,9 @@ m4done:
 	RET
 
 // func mxfp4Dot1AVX512(w *byte, x *float32, nblk int, scales *[256]float32) float32
-// One row, four blocks a pass: each block scales the table (exact: a power of
+// One row, four blocks a pass (prefetching 2 KB ahead: a lone stream
+// consumed this slowly is not prefetched far enough by the hardware, 2880×2880
+// 11.1 → 12.9 GB/s): each block scales the table (exact: a power of
 // two times a code), looks its 32 weights up and multiply-adds them into its
 // own pair of accumulators, so no FMA chain carries more than one FMA a pass.
 TEXT ·mxfp4Dot1AVX512(SB), NOSPLIT, $0-36
@@ -135,6 +137,8 @@ TEXT ·mxfp4Dot1AVX512(SB), NOSPLIT, $0-36
 m1quad:
 	CMPQ CX, $4
 	JLT m1tail
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
 	MXSCALED((SI), 1(SI), AX, Z4, Z5, Z6)
 	VFMADD231PS (DI), Z5, Z0
 	VFMADD231PS 64(DI), Z6, Z1
@@ -183,7 +187,8 @@ m1done:
 // the block scale (exact: a power of two times a code, the same product as
 // the portable decoder's), looked up, and multiply-added into every token's
 // sums; low and high halves go to separate accumulators so that each chain
-// takes one FMA per block.
+// takes one FMA per block. Prefetches 1 KB ahead of the row stream (n=4 on
+// 2880×2880: 0.81 → 0.74 ms).
 TEXT ·mxfp4Dot1x4AVX512(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), SI
 	MOVQ x+8(FP), DI
@@ -204,6 +209,7 @@ TEXT ·mxfp4Dot1x4AVX512(SB), NOSPLIT, $0-48
 	JE t4done
 
 t4loop:
+	PREFETCHT0 1024(SI)
 	MOVBLZX (SI), AX
 	VPMOVZXBD 1(SI), Z5
 	VMULPS.BCST (R8)(AX*4), Z30, Z4
