@@ -104,6 +104,7 @@ func (c *linCost) of(m int) float64 { return c.first + c.extra*float64(m-1) }
 type costModel struct {
 	expertBytes int64
 	cpu, gpu    linCost
+	dec         map[int]*decodeWall // by distinct experts of a decode-like batch
 }
 
 // costKey identifies an expert shape.
@@ -207,6 +208,12 @@ type ExpertCosts struct {
 	// DecodeCPUExperts is how many of a single token's experts the CPU
 	// takes under these estimates.
 	DecodeCPUExperts int `json:"decode_cpu_experts"`
+	// DecodeLayerMs[c] is the measured wall time of a decode layer with c
+	// experts on the CPU (0: not measured; DecodeSamples[c] samples), and
+	// DecodeChosen the count in use: the split decode actually runs with.
+	DecodeLayerMs []float64 `json:"decode_layer_ms_by_cpu_experts,omitempty"`
+	DecodeSamples []int     `json:"decode_layer_samples,omitempty"`
+	DecodeChosen  int       `json:"decode_cpu_experts_chosen"`
 	// AllGPUFromTokens is the prompt-batch threshold: from this many tokens
 	// (routing spread evenly) every picked expert is streamed to the GPU;
 	// 0: not up to 8192 tokens.
@@ -236,6 +243,15 @@ type hybridState struct {
 	costs                                 map[costKey]*costModel
 	stats                                 ExpertStats
 	batches                               int // layer batches so far (stats aside)
+	// pend is the decode-like layer batch whose wall time the next
+	// synchronization ends (not when that is the next token's first).
+	pend struct {
+		dw    *decodeWall
+		c     int
+		start time.Time
+		ok    bool
+	}
+	lastMoE *moeSpec
 	// forceCPU, when set (tests), gives the CPU count for d distinct experts.
 	forceCPU func(d int) int
 	// CPU scratch.
@@ -365,6 +381,89 @@ func (h *hybridState) collectGPUTime() {
 	gpu.observe(float64(ms)/1e3, h.timed.experts, h.timed.pair)
 }
 
+// decodeWall holds, for decode-like layer batches of d distinct experts,
+// the measured wall time of a layer (from the synchronization that brings
+// the router's picks to the next layer's) for each CPU count. The cost
+// model predicts from its parts and misses what is serial on the host
+// (queuing the GPU's share, the goroutines' start, the bus slowed by the
+// cores' reads); this is the quantity to minimize itself.
+type decodeWall struct {
+	ms []float64 // by CPU count: mean, then moving average, of the layer time
+	n  []int
+}
+
+// decodeSamples is how many layer batches measure a CPU count before it
+// is compared (two tokens of a 24-layer model).
+const decodeSamples = 48
+
+func (cm *costModel) decodeWall(d int) *decodeWall {
+	if cm.dec == nil {
+		cm.dec = map[int]*decodeWall{}
+	}
+	w := cm.dec[d]
+	if w == nil {
+		w = &decodeWall{ms: make([]float64, d+1), n: make([]int, d+1)}
+		cm.dec[d] = w
+	}
+	return w
+}
+
+// choose returns the CPU count to use: first the cost model's choice and
+// all-GPU are measured, then the fastest measured count is used, with a
+// burst of 64 layer batches on a neighbouring count every 4096 (so a
+// count measured once under other conditions is not locked out).
+func (w *decodeWall) choose(model, batch int) int {
+	if w.n[model] < decodeSamples || w.n[0] < decodeSamples {
+		return w.current(model) // still measuring the model's choice or all-GPU
+	}
+	best := w.best()
+	if batch%4096 >= 4096-64 {
+		nb := best + 1
+		if (batch/4096)%2 == 1 || nb >= len(w.ms) {
+			nb = best - 1
+		}
+		if nb < 0 {
+			nb = best + 1
+		}
+		if nb < len(w.ms) {
+			return nb
+		}
+	}
+	return best
+}
+
+// current is the count decode runs with (bursts aside): the model's
+// choice until measured, then all-GPU until measured, then the best.
+func (w *decodeWall) current(model int) int {
+	if w.n[model] < decodeSamples {
+		return model
+	}
+	if w.n[0] < decodeSamples {
+		return 0
+	}
+	return w.best()
+}
+
+// best is the measured count with the shortest layer time.
+func (w *decodeWall) best() int {
+	best := 0
+	for c := range w.ms {
+		if w.n[c] >= decodeSamples && (w.n[best] < decodeSamples || w.ms[c] < w.ms[best]) {
+			best = c
+		}
+	}
+	return best
+}
+
+func (w *decodeWall) observe(c int, ms float64) {
+	w.n[c]++
+	if w.n[c] <= decodeSamples {
+		w.ms[c] += (ms - w.ms[c]) / float64(w.n[c])
+	} else {
+		w.ms[c] += 0.05 * (ms - w.ms[c])
+	}
+}
+
 // chooseSplit decides which of the picked experts (ids: n·kk pairs) the CPU
 // computes. It returns onCPU by expert id (nil: none).
 func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
@@ -398,13 +497,12 @@ func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, 
 			counts[i] = count[e]
 		}
 		c, _, _ = cm.split(counts)
-		// Keep both estimates fresh on decode-like batches: now and then
-		// (every 2048 layer batches, for 64 of them in a row, so that the
-		// cores are as warm as when the split is used) give a side that
-		// gets nothing one expert, so that a slow or cold measurement
-		// cannot lock it out.
-		if h.batches%2048 >= 2048-64 && len(ids) == len(distinct) && len(distinct) > 1 {
-			c = min(max(c, 1), len(distinct)-1)
+		if len(ids) == len(distinct) {
+			// Decode-like (one token per expert): the layer's measured wall
+			// time per CPU count has the last word (decodeWall).
+			dw := cm.decodeWall(len(distinct))
+			c = dw.choose(c, h.batches)
+			h.pend.dw, h.pend.c, h.pend.ok = dw, c, true
 		}
 	}
 	if c == 0 {
@@ -617,6 +715,11 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	if err := st.Synchronize(); err != nil {
 		return err
 	}
+	synced := time.Now()
+	if h.pend.ok {
+		h.pend.dw.observe(h.pend.c, float64(synced.Sub(h.pend.start))/1e6)
+		h.pend.ok = false
+	}
 	h.collectGPUTime()
 	for _, e := range ids {
 		if e < 0 || int(e) >= g.nExp {
@@ -625,6 +728,12 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	}
 	cm := g.costModel(ly)
 	onCPU, nCPU, nGPU := g.chooseSplit(cm, ids)
+	if h.pend.ok {
+		h.pend.start = synced
+		// The interval after the last MoE layer spans the output head and
+		// the caller's sampling: not a layer's time.
+		h.pend.ok = ly != g.lastMoELayer()
+	}
 	h.stats.LayerBatches++
 	h.batches++
 	switch {
@@ -676,6 +785,16 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	return b.k.Add(st, dh, dy, dh, n*d, n*d)
 }
 
+// lastMoELayer is the model's last MoE layer.
+func (g *Executor) lastMoELayer() *moeSpec {
+	if g.hyb.lastMoE == nil {
+		if ms := g.moes(); len(ms) > 0 {
+			g.hyb.lastMoE = ms[len(ms)-1]
+		}
+	}
+	return g.hyb.lastMoE
+}
+
 // ExpertStats returns what the hybrid expert scheduler did since the
 // executor was made (or ResetExpertStats) and its current estimates. It is
 // the zero value (mode aside) when no expert lives in host memory.
@@ -696,6 +815,11 @@ func (g *Executor) ExpertStats() ExpertStats {
 			CPUSamples: [2]int{cm.cpu.nFirst, cm.cpu.nExtra}, GPUSamples: [2]int{cm.gpu.nFirst, cm.gpu.nExtra},
 		}
 		c.DecodeCPUExperts, _, _ = cm.split(uniformCounts(1, g.nUsed, g.nExp))
+		c.DecodeChosen = c.DecodeCPUExperts
+		if w := cm.dec[g.nUsed]; w != nil && g.o.ExpertsOn == ExpertsAuto && g.o.CPUExperts == 0 {
+			c.DecodeLayerMs, c.DecodeSamples = slices.Clone(w.ms), slices.Clone(w.n)
+			c.DecodeChosen = w.current(c.DecodeCPUExperts)
+		}
 		for n := 1; n <= 8192; n++ {
 			if k, _, _ := cm.split(uniformCounts(n, g.nUsed, g.nExp)); k == 0 {
 				c.AllGPUFromTokens = n

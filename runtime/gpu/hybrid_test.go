@@ -233,3 +233,47 @@ func TestParseExpertPlace(t *testing.T) {
 		t.Error("tpu accepted")
 	}
 }
+
+// TestDecodeWallChoice: decode measures the cost model's choice, then
+// all-GPU, then keeps the faster, with bursts on a neighbouring count.
+func TestDecodeWallChoice(t *testing.T) {
+	w := (&costModel{}).decodeWall(4)
+	layer := map[int]float64{0: 1.27, 1: 1.35, 2: 1.6, 3: 2, 4: 2.4} // ms, as measured on the H200
+	batch := 0
+	step := func(model int) int {
+		c := w.choose(model, batch)
+		w.observe(c, layer[c])
+		batch++
+		return c
+	}
+	for i := 0; i < decodeSamples; i++ {
+		if c := step(1); c != 1 {
+			t.Fatalf("batch %d: %d, want the model's 1 first", i, c)
+		}
+	}
+	for i := 0; i < decodeSamples; i++ {
+		if c := step(1); c != 0 {
+			t.Fatalf("batch %d: %d, want all-GPU measured next", batch, c)
+		}
+	}
+	counts := map[int]int{}
+	for batch < 2*4096 {
+		counts[step(1)]++
+	}
+	// Two bursts of 64 on the neighbour 1 in 8192 layer batches.
+	if len(counts) != 2 || counts[1] != 128 || counts[0] != 2*4096-2*decodeSamples-128 {
+		t.Errorf("choices %v: want all-GPU but for two bursts of 64 on 1", counts)
+	}
+	if got := w.current(1); got != 0 {
+		t.Errorf("current %d, want 0", got)
+	}
+	// When the CPU share is faster, it wins.
+	w2 := (&costModel{}).decodeWall(4)
+	for i := 0; i < 3*decodeSamples; i++ {
+		c := w2.choose(2, i)
+		w2.observe(c, map[int]float64{0: 1.27, 1: 1.1, 2: 1.0}[c])
+	}
+	if got := w2.current(2); got != 2 {
+		t.Errorf("faster CPU share: current %d, want 2", got)
+	}
+}
