@@ -61,6 +61,8 @@ GLOBL q40lut<>(SB), RODATA|NOPTR, $16
 	VHADDPS X, X, X
 
 // func dotMXFP4AVX2(row []byte, x []float32, scales *[256]float32) float32
+// Prefetches 1 KB ahead: the hardware does not prefetch a stream consumed at
+// 17 bytes per block far enough (1 GiB MatVec, one thread: 2.8 → 6.1 GB/s).
 TEXT ·dotMXFP4AVX2(SB), NOSPLIT, $0-60
 	MOVQ row_base+0(FP), SI
 	MOVQ x_base+24(FP), DI
@@ -74,6 +76,7 @@ TEXT ·dotMXFP4AVX2(SB), NOSPLIT, $0-60
 	JE mxdone
 
 mxblock:
+	PREFETCHT0 1024(SI)
 	MOVBLZX (SI), AX
 	VBROADCASTSS (R8)(AX*4), Y5
 	VMOVDQU 1(SI), X1
@@ -215,6 +218,7 @@ TEXT ·dequantMXFP4AVX2(SB), NOSPLIT, $0-56
 	JE dmxdone
 
 dmxblock:
+	PREFETCHT0 1024(SI)
 	MOVBLZX (SI), AX
 	VBROADCASTSS (R8)(AX*4), Y5
 	VMOVDQU 1(SI), X1
