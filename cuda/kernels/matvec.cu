@@ -9,28 +9,31 @@
 // per load instruction) and weights 17–64 bytes apart — measured at 0.4
 // (MXFP4) to 1 TB/s (F16) of weights on an H200 in decode. Here lane l takes
 // octet l of the row, then l+32, ...: the lanes of a warp read one
-// contiguous run of weights and of activations per load, and keep several
-// octets in flight (MV_UNROLL) to cover memory latency.
+// contiguous run of weights and of activations per load, and each warp
+// computes MV_ROWS rows so that the activations, read once per octet, serve
+// them all.
 #include "common.cuh"
 
 #define MV_WARPS 4
-#define MV_TOKENS 8
-#define MV_UNROLL 2
+#define MV_TOKENS 4
+#define MV_ROWS 4
 
 // Octet decoders: oct(row, s, w, x0, x1) decodes octet s of a row into w[8]
 // and gives the offsets of the two runs of 4 activations (16-byte aligned)
-// that w[0..3] and w[4..7] multiply.
+// that w[0..3] and w[4..7] multiply, and returns the factor the octet's dot
+// product is scaled by (a block scale, applied once rather than per weight).
 struct OctF32 {
-    static __device__ __forceinline__ void get(const u8* row, int s, float* w, int* x0, int* x1) {
+    static __device__ __forceinline__ float get(const u8* row, int s, float* w, int* x0, int* x1) {
         const float4* p = (const float4*)(row + (i64)s * 32);
         float4 a = p[0], b = p[1];
         w[0] = a.x, w[1] = a.y, w[2] = a.z, w[3] = a.w, w[4] = b.x, w[5] = b.y, w[6] = b.z, w[7] = b.w;
         *x0 = 8 * s, *x1 = 8 * s + 4;
+        return 1.f;
     }
 };
 
 struct OctF16 {
-    static __device__ __forceinline__ void get(const u8* row, int s, float* w, int* x0, int* x1) {
+    static __device__ __forceinline__ float get(const u8* row, int s, float* w, int* x0, int* x1) {
         uint4 v = *(const uint4*)(row + (i64)s * 16);
         u32 a[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
@@ -39,11 +42,12 @@ struct OctF16 {
             w[2 * j + 1] = __half2float(__ushort_as_half((u16)(a[j] >> 16)));
         }
         *x0 = 8 * s, *x1 = 8 * s + 4;
+        return 1.f;
     }
 };
 
 struct OctBF16 {
-    static __device__ __forceinline__ void get(const u8* row, int s, float* w, int* x0, int* x1) {
+    static __device__ __forceinline__ float get(const u8* row, int s, float* w, int* x0, int* x1) {
         uint4 v = *(const uint4*)(row + (i64)s * 16);
         u32 a[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
@@ -52,120 +56,151 @@ struct OctBF16 {
             w[2 * j + 1] = __uint_as_float(a[j] & 0xffff0000u);
         }
         *x0 = 8 * s, *x1 = 8 * s + 4;
+        return 1.f;
     }
 };
 
 // Q8_0 (34-byte blocks: d, 32 int8): octet q of block u is bytes 8q..8q+7
 // of the codes, elements 32u+8q..+7.
 struct OctQ8_0 {
-    static __device__ __forceinline__ void get(const u8* row, int s, float* w, int* x0, int* x1) {
+    static __device__ __forceinline__ float get(const u8* row, int s, float* w, int* x0, int* x1) {
         int u = s >> 2, q = s & 3;
         const u8* b = row + (i64)u * 34;
-        float d = ld_half(b);
         const u16* c = (const u16*)(b + 2 + 8 * q);  // 2-byte aligned
+        // int8 to float without the quarter-rate conversion: the byte with
+        // its sign bit flipped is the mantissa of 2^23 + (v + 128).
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            u16 v = c[i];
-            w[2 * i] = d * (float)(i8)(v & 0xff);
-            w[2 * i + 1] = d * (float)(i8)(v >> 8);
+            u32 v = c[i];
+            w[2 * i] = __uint_as_float(0x4B000000u | ((v & 0xff) ^ 0x80)) - 8388736.f;
+            w[2 * i + 1] = __uint_as_float(0x4B000000u | ((v >> 8) ^ 0x80)) - 8388736.f;
         }
         *x0 = 32 * u + 8 * q, *x1 = 32 * u + 8 * q + 4;
+        return ld_half(b);
     }
 };
 
 // MXFP4 (17-byte blocks: e8m0 scale, 16 bytes of nibble pairs; byte i holds
 // element i low and i+16 high): octet q is bytes 4q..4q+3, elements
 // 32u+4q..+3 (low nibbles) and 32u+16+4q..+3 (high nibbles).
+// A code's sign and 3 magnitude bits, placed at bits 15 and 11..9 of a
+// half, make exactly its E2M1 value times 2^-14 (exponent field e, mantissa
+// m: 2^(e-15)(1+m/2), or m·2^-15 when e = 0), so two codes become a half2
+// with integer ops and one conversion — no int-to-float conversions, which
+// run at a quarter of the FMA rate and bounded the first version.
+__device__ __forceinline__ float2 e2m1_pair(u32 two) {  // codes in bits 0..3 and 16..19
+    u32 h = ((two & 0x00070007u) << 9) | ((two & 0x00080008u) << 12);
+    return __half22float2(*(const __half2*)&h);
+}
+
 struct OctMXFP4 {
-    static __device__ __forceinline__ void get(const u8* row, int s, float* w, int* x0, int* x1) {
+    static __device__ __forceinline__ float get(const u8* row, int s, float* w, int* x0, int* x1) {
         int u = s >> 2, q = s & 3;
         const u8* b = row + (i64)u * 17;
-        float d = e8m0_half(b[0]);
         const u8* c = b + 1 + 4 * q;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            u8 v = c[i];
-            w[i] = e2m1x2(v & 15) * d;
-            w[4 + i] = e2m1x2(v >> 4) * d;
-        }
+        u32 v = (u32)c[0] | ((u32)c[1] << 8) | ((u32)c[2] << 16) | ((u32)c[3] << 24);
+        u32 lo01 = __byte_perm(v, 0, 0x4140), lo23 = __byte_perm(v, 0, 0x4342);  // bytes 0,1 and 2,3 into halves
+        float2 a = e2m1_pair(lo01), bb = e2m1_pair(lo23), c2 = e2m1_pair(lo01 >> 4), d2 = e2m1_pair(lo23 >> 4);
+        w[0] = a.x, w[1] = a.y, w[2] = bb.x, w[3] = bb.y;
+        w[4] = c2.x, w[5] = c2.y, w[6] = d2.x, w[7] = d2.y;
         *x0 = 32 * u + 4 * q, *x1 = 32 * u + 16 + 4 * q;
+        // e8m0_half(e)·2 is the block scale of the undoubled values; 2^14
+        // undoes the half trick. Two steps keep e up to 254 from overflowing.
+        return (e8m0_half(b[0]) * 2.f) * 16384.f;
     }
 };
 
-__device__ __forceinline__ float dot8(const float* w, const float* x, int x0, int x1) {
-    float4 a = *(const float4*)(x + x0), b = *(const float4*)(x + x1);
+__device__ __forceinline__ float dot8(const float* w, float4 a, float4 b) {
     return w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * b.x + w[5] * b.y + w[6] * b.z + w[7] * b.w;
 }
 
-// row_dot accumulates acc[t] += row · x[t] for nt tokens (x 16-byte aligned,
-// x_stride a multiple of 4 floats).
+// rows_dot accumulates acc[r][t] += row_r · x[t] for MV_ROWS rows (rows[r])
+// and nt tokens (x 16-byte aligned, x_stride a multiple of 4 floats). The
+// activations are loaded once per octet for all rows: re-reading them per
+// row made the narrow types bound by L1 bandwidth (an MXFP4 octet is 4.25
+// bytes of weights against 32 bytes of activations).
 template <typename O>
-__device__ __forceinline__ void row_dot(const u8* row, const float* x, int x_stride, int nt, int n_in, float* acc) {
+__device__ __forceinline__ void rows_dot(const u8* const* rows, const float* x, int x_stride, int nt, int n_in,
+                                         float (*acc)[MV_TOKENS]) {
     int lane = threadIdx.x & 31;
     int n_oct = n_in >> 3;
-    int s = lane;
-    for (; s + 32 * (MV_UNROLL - 1) < n_oct; s += 32 * MV_UNROLL) {
-        float w[MV_UNROLL][8];
-        int x0[MV_UNROLL], x1[MV_UNROLL];
+#pragma unroll 2
+    for (int s = lane; s < n_oct; s += 32) {
+        float w[MV_ROWS][8], sc[MV_ROWS];
+        int x0, x1;
 #pragma unroll
-        for (int r = 0; r < MV_UNROLL; r++) O::get(row, s + 32 * r, w[r], &x0[r], &x1[r]);
+        for (int r = 0; r < MV_ROWS; r++) sc[r] = O::get(rows[r], s, w[r], &x0, &x1);
 #pragma unroll
         for (int t = 0; t < MV_TOKENS; t++) {
             if (t < nt) {
                 const float* xt = x + (i64)t * x_stride;
+                float4 a = *(const float4*)(xt + x0), b = *(const float4*)(xt + x1);
 #pragma unroll
-                for (int r = 0; r < MV_UNROLL; r++) acc[t] += dot8(w[r], xt, x0[r], x1[r]);
+                for (int r = 0; r < MV_ROWS; r++) acc[r][t] += sc[r] * dot8(w[r], a, b);
             }
         }
     }
-    for (; s < n_oct; s += 32) {
-        float w[8];
-        int x0, x1;
-        O::get(row, s, w, &x0, &x1);
-#pragma unroll
-        for (int t = 0; t < MV_TOKENS; t++)
-            if (t < nt) acc[t] += dot8(w, x + (i64)t * x_stride, x0, x1);
-    }
 }
 
-// grid (ceil(n_out/MV_WARPS), ceil(n_tok/MV_TOKENS)), block 32*MV_WARPS.
+// grid (ceil(n_out/(MV_WARPS*MV_ROWS)), ceil(n_tok/MV_TOKENS)), block
+// 32*MV_WARPS; each warp computes MV_ROWS consecutive outputs.
 template <typename O>
 __device__ void matvec(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,
                        const float* bias, int n_in, int n_out, int n_tok) {
     int lane = threadIdx.x & 31;
-    int o = blockIdx.x * MV_WARPS + (threadIdx.x >> 5);
+    int o0 = (blockIdx.x * MV_WARPS + (threadIdx.x >> 5)) * MV_ROWS;
     int t0 = blockIdx.y * MV_TOKENS;
-    if (o >= n_out) return;  // whole warps leave together
+    if (o0 >= n_out) return;  // whole warps leave together
     int nt = min(MV_TOKENS, n_tok - t0);
-    float acc[MV_TOKENS];
+    const u8* rows[MV_ROWS];
+    float acc[MV_ROWS][MV_TOKENS];
 #pragma unroll
-    for (int t = 0; t < MV_TOKENS; t++) acc[t] = 0.f;
-    row_dot<O>(W + (i64)o * row_bytes, x + (i64)t0 * x_stride, x_stride, nt, n_in, acc);
-    float b = bias ? bias[o] : 0.f;
+    for (int r = 0; r < MV_ROWS; r++) {
+        rows[r] = W + (i64)min(o0 + r, n_out - 1) * row_bytes;  // past the end: recompute the last row
 #pragma unroll
-    for (int t = 0; t < MV_TOKENS; t++) {
-        float s = warp_sum(acc[t]);
-        if (lane == 0 && t < nt) y[(i64)(t0 + t) * y_stride + o] = s + b;
+        for (int t = 0; t < MV_TOKENS; t++) acc[r][t] = 0.f;
+    }
+    rows_dot<O>(rows, x + (i64)t0 * x_stride, x_stride, nt, n_in, acc);
+#pragma unroll
+    for (int r = 0; r < MV_ROWS; r++) {
+        int o = o0 + r;
+        float b = (bias && o < n_out) ? bias[o] : 0.f;
+#pragma unroll
+        for (int t = 0; t < MV_TOKENS; t++) {
+            float s = warp_sum(acc[r][t]);
+            if (lane == 0 && t < nt && o < n_out) y[(i64)(t0 + t) * y_stride + o] = s + b;
+        }
     }
 }
 
-// grid (ceil(n_out/MV_WARPS), n_pairs), block 32*MV_WARPS: pair p uses
-// matrix ids[p], input row p / x_div, output row p (matmul_id_T's contract).
+// grid (ceil(n_out/(MV_WARPS*MV_ROWS)), n_pairs), block 32*MV_WARPS: pair p
+// uses matrix ids[p], input row p / x_div, output row p (matmul_id_T's
+// contract).
 template <typename O>
 __device__ void matvec_id(const u8* W, i64 row_bytes, i64 expert_bytes, const int* ids, const float* x,
                           int x_stride, int x_div, float* y, int y_stride, const float* bias, int bias_stride,
                           int n_in, int n_out, int n_pairs) {
     int lane = threadIdx.x & 31;
-    int o = blockIdx.x * MV_WARPS + (threadIdx.x >> 5);
+    int o0 = (blockIdx.x * MV_WARPS + (threadIdx.x >> 5)) * MV_ROWS;
     int p = blockIdx.y;
-    if (o >= n_out || p >= n_pairs) return;
+    if (o0 >= n_out || p >= n_pairs) return;
     int e = ids[p];
-    float acc[MV_TOKENS];
+    const u8* base = W + (i64)e * expert_bytes;
+    const u8* rows[MV_ROWS];
+    float acc[MV_ROWS][MV_TOKENS];
 #pragma unroll
-    for (int t = 0; t < MV_TOKENS; t++) acc[t] = 0.f;
-    row_dot<O>(W + (i64)e * expert_bytes + (i64)o * row_bytes, x + (i64)(p / x_div) * x_stride, x_stride, 1, n_in, acc);
-    float s = warp_sum(acc[0]);
-    if (lane == 0) y[(i64)p * y_stride + o] = s + (bias ? bias[(i64)e * bias_stride + o] : 0.f);
+    for (int r = 0; r < MV_ROWS; r++) {
+        rows[r] = base + (i64)min(o0 + r, n_out - 1) * row_bytes;
+#pragma unroll
+        for (int t = 0; t < MV_TOKENS; t++) acc[r][t] = 0.f;
+    }
+    rows_dot<O>(rows, x + (i64)(p / x_div) * x_stride, x_stride, 1, n_in, acc);
+#pragma unroll
+    for (int r = 0; r < MV_ROWS; r++) {
+        int o = o0 + r;
+        float s = warp_sum(acc[r][0]);
+        if (lane == 0 && o < n_out) y[(i64)p * y_stride + o] = s + (bias ? bias[(i64)e * bias_stride + o] : 0.f);
+    }
 }
 
 #define DEFINE_MATVEC(name, O)                                                                                  \

@@ -14,7 +14,8 @@ import (
 
 const (
 	mvWarps  = 4 // MV_WARPS
-	mvTokens = 8 // MV_TOKENS
+	mvRows   = 4 // MV_ROWS: outputs per warp
+	mvTokens = 4 // MV_TOKENS
 )
 
 // matvecAlign is the byte alignment each type's octet loads need of a
