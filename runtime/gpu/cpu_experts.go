@@ -653,10 +653,12 @@ func (g *Executor) singleTokenExperts(ly *moeSpec, es []int32, byExpert map[int3
 	}
 }
 
-// parallelJobs runs fn(0..n-1) on kernels.Threads() workers, each taking
-// the next job as it finishes one.
+// parallelJobs runs fn(0..n-1) on kernels.Threads()−1 workers (one core
+// stays with the goroutine queuing the GPU's share: a worker never yields,
+// and the GPU must not wait for the cores), each taking the next job as it
+// finishes one.
 func parallelJobs(n int, fn func(j int)) {
-	workers := min(kernels.Threads(), n)
+	workers := min(max(kernels.Threads()-1, 1), n)
 	if workers <= 1 {
 		for j := 0; j < n; j++ {
 			fn(j)
@@ -744,6 +746,53 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	default:
 		h.stats.Mixed++
 	}
+	// The CPU's share starts at once, in parallel with queuing the GPU's
+	// (some 30 driver calls: serial host time that would otherwise come
+	// before the cores start).
+	out := float32s(h.hOut, n*d)
+	var cpuDone chan struct{}
+	var experts, pairs int
+	var el float64
+	if nCPU > 0 {
+		cpuDone = make(chan struct{})
+		go func() {
+			defer close(cpuDone)
+			start := time.Now()
+			experts, pairs = g.cpuExperts(ly, onCPU, ids, w, x, out, n)
+			el = time.Since(start).Seconds()
+		}()
+	}
+	if err := g.queueGPUShare(ly, cm, ids, w, onCPU, nCPU, nGPU, dx, dw, dh, n); err != nil {
+		if cpuDone != nil {
+			<-cpuDone // it reads the pinned buffers
+		}
+		return err
+	}
+	if nCPU == 0 {
+		return nil
+	}
+	<-cpuDone
+	cm.cpu.observe(el, experts, pairs)
+	h.stats.CPUSeconds += el
+	h.stats.CPUExpertProducts += int64(experts)
+	h.stats.CPUTokenProducts += int64(pairs)
+	// Added after the GPU's share on the compute stream: scrY is free again.
+	a := &allocator{b: b}
+	dy := a.get(scrY, n*d)
+	if a.err != nil {
+		return a.err
+	}
+	if err := st.UploadAsync(dy, cuda.Float32Bytes(out)); err != nil {
+		return err
+	}
+	return b.k.Add(st, dh, dy, dh, n*d, n*d)
+}
+
+// queueGPUShare queues the GPU's experts of a split layer batch (nothing
+// when nGPU is 0), the CPU's pairs masked out of the weights.
+func (g *Executor) queueGPUShare(ly *moeSpec, cm *costModel, ids []int32, w []float32, onCPU []bool, nCPU, nGPU int, dx, dw, dh cuda.DevicePtr, n int) error {
+	h, st := g.hyb, g.b.s
+	np := n * g.nUsed
 	if nGPU > 0 {
 		if nCPU > 0 {
 			// The CPU's pairs weigh nothing in the GPU's sum.
@@ -762,27 +811,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 			return err
 		}
 	}
-	if nCPU == 0 {
-		return nil
-	}
-	start := time.Now()
-	out := float32s(h.hOut, n*d)
-	experts, pairs := g.cpuExperts(ly, onCPU, ids, w, x, out, n)
-	el := time.Since(start).Seconds()
-	cm.cpu.observe(el, experts, pairs)
-	h.stats.CPUSeconds += el
-	h.stats.CPUExpertProducts += int64(experts)
-	h.stats.CPUTokenProducts += int64(pairs)
-	// Added after the GPU's share on the compute stream: scrY is free again.
-	a := &allocator{b: b}
-	dy := a.get(scrY, n*d)
-	if a.err != nil {
-		return a.err
-	}
-	if err := st.UploadAsync(dy, cuda.Float32Bytes(out)); err != nil {
-		return err
-	}
-	return b.k.Add(st, dh, dy, dh, n*d, n*d)
+	return nil
 }
 
 // lastMoELayer is the model's last MoE layer.
