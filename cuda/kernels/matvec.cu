@@ -119,50 +119,51 @@ __device__ __forceinline__ float dot8(const float* w, float4 a, float4 b) {
 // activations are loaded once per octet for all rows: re-reading them per
 // row made the narrow types bound by L1 bandwidth (an MXFP4 octet is 4.25
 // bytes of weights against 32 bytes of activations).
-template <typename O>
+template <typename O, int R>
 __device__ __forceinline__ void rows_dot(const u8* const* rows, const float* x, int x_stride, int nt, int n_in,
                                          float (*acc)[MV_TOKENS]) {
     int lane = threadIdx.x & 31;
     int n_oct = n_in >> 3;
 #pragma unroll 2
     for (int s = lane; s < n_oct; s += 32) {
-        float w[MV_ROWS][8], sc[MV_ROWS];
+        float w[R][8], sc[R];
         int x0, x1;
 #pragma unroll
-        for (int r = 0; r < MV_ROWS; r++) sc[r] = O::get(rows[r], s, w[r], &x0, &x1);
+        for (int r = 0; r < R; r++) sc[r] = O::get(rows[r], s, w[r], &x0, &x1);
 #pragma unroll
         for (int t = 0; t < MV_TOKENS; t++) {
             if (t < nt) {
                 const float* xt = x + (i64)t * x_stride;
                 float4 a = *(const float4*)(xt + x0), b = *(const float4*)(xt + x1);
 #pragma unroll
-                for (int r = 0; r < MV_ROWS; r++) acc[r][t] += sc[r] * dot8(w[r], a, b);
+                for (int r = 0; r < R; r++) acc[r][t] += sc[r] * dot8(w[r], a, b);
             }
         }
     }
 }
 
-// grid (ceil(n_out/(MV_WARPS*MV_ROWS)), ceil(n_tok/MV_TOKENS)), block
-// 32*MV_WARPS; each warp computes MV_ROWS consecutive outputs.
-template <typename O>
+// grid (ceil(n_out/(MV_WARPS*R)), ceil(n_tok/MV_TOKENS)), block
+// 32*MV_WARPS; each warp computes R consecutive outputs (R = MV_ROWS, or 1
+// for matrices too short to fill the GPU with blocks of MV_WARPS*MV_ROWS).
+template <typename O, int R>
 __device__ void matvec(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, int y_stride,
                        const float* bias, int n_in, int n_out, int n_tok) {
     int lane = threadIdx.x & 31;
-    int o0 = (blockIdx.x * MV_WARPS + (threadIdx.x >> 5)) * MV_ROWS;
+    int o0 = (blockIdx.x * MV_WARPS + (threadIdx.x >> 5)) * R;
     int t0 = blockIdx.y * MV_TOKENS;
     if (o0 >= n_out) return;  // whole warps leave together
     int nt = min(MV_TOKENS, n_tok - t0);
-    const u8* rows[MV_ROWS];
-    float acc[MV_ROWS][MV_TOKENS];
+    const u8* rows[R];
+    float acc[R][MV_TOKENS];
 #pragma unroll
-    for (int r = 0; r < MV_ROWS; r++) {
+    for (int r = 0; r < R; r++) {
         rows[r] = W + (i64)min(o0 + r, n_out - 1) * row_bytes;  // past the end: recompute the last row
 #pragma unroll
         for (int t = 0; t < MV_TOKENS; t++) acc[r][t] = 0.f;
     }
-    rows_dot<O>(rows, x + (i64)t0 * x_stride, x_stride, nt, n_in, acc);
+    rows_dot<O, R>(rows, x + (i64)t0 * x_stride, x_stride, nt, n_in, acc);
 #pragma unroll
-    for (int r = 0; r < MV_ROWS; r++) {
+    for (int r = 0; r < R; r++) {
         int o = o0 + r;
         float b = (bias && o < n_out) ? bias[o] : 0.f;
 #pragma unroll
@@ -194,7 +195,7 @@ __device__ void matvec_id(const u8* W, i64 row_bytes, i64 expert_bytes, const in
 #pragma unroll
         for (int t = 0; t < MV_TOKENS; t++) acc[r][t] = 0.f;
     }
-    rows_dot<O>(rows, x + (i64)(p / x_div) * x_stride, x_stride, 1, n_in, acc);
+    rows_dot<O, MV_ROWS>(rows, x + (i64)(p / x_div) * x_stride, x_stride, 1, n_in, acc);
 #pragma unroll
     for (int r = 0; r < MV_ROWS; r++) {
         int o = o0 + r;
@@ -206,7 +207,11 @@ __device__ void matvec_id(const u8* W, i64 row_bytes, i64 expert_bytes, const in
 #define DEFINE_MATVEC(name, O)                                                                                  \
     extern "C" __global__ void matvec_##name(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, \
                                              int y_stride, const float* bias, int n_in, int n_out, int n_tok) { \
-        matvec<O>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);                           \
+        matvec<O, MV_ROWS>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);                  \
+    }                                                                                                           \
+    extern "C" __global__ void matvec1_##name(const u8* W, i64 row_bytes, const float* x, int x_stride, float* y, \
+                                              int y_stride, const float* bias, int n_in, int n_out, int n_tok) { \
+        matvec<O, 1>(W, row_bytes, x, x_stride, y, y_stride, bias, n_in, n_out, n_tok);                        \
     }                                                                                                           \
     extern "C" __global__ void matvec_id_##name(const u8* W, i64 row_bytes, i64 expert_bytes, const int* ids,   \
                                                 const float* x, int x_stride, int x_div, float* y,             \

@@ -28,13 +28,27 @@ func matvecNames() []string {
 	var out []string
 	for _, t := range cputwin.WeightTypes {
 		if _, ok := matvecAlign[t]; ok {
-			out = append(out, "matvec_"+t.String(), "matvec_id_"+t.String())
+			out = append(out, "matvec_"+t.String(), "matvec1_"+t.String(), "matvec_id_"+t.String())
 		}
 	}
 	return out
 }
 
 func init() { extraKernelNames[kernels.Matvec] = matvecNames }
+
+// mvFullRowsMin is the smallest output count that gets MV_ROWS rows per
+// warp: below it the grid (nOut / 16 blocks) would leave multiprocessors
+// idle — gpt-oss's 512-row k/v projections made 32 blocks — and matvec1_,
+// one row per warp, runs instead.
+const mvFullRowsMin = 4096
+
+// matvecKernel names the matvec entry point for nOut outputs of type t.
+func matvecKernel(t WeightType, nOut int) (string, int) {
+	if nOut < mvFullRowsMin {
+		return "matvec1_" + t.String(), 1
+	}
+	return "matvec_" + t.String(), mvRows
+}
 
 // matvecFits reports whether matvec.cu can run a product of type t with
 // weights at w (rows, and experts, strides apart) and activations at x.
@@ -57,6 +71,7 @@ func emulateMatVec(f *cuda.Fake) {
 	for _, t := range cputwin.WeightTypes {
 		if _, ok := matvecAlign[t]; ok {
 			f.Kernels["matvec_"+t.String()] = emulateMatMul(t)
+			f.Kernels["matvec1_"+t.String()] = emulateMatMul(t)
 			f.Kernels["matvec_id_"+t.String()] = emulateMatMulID(t)
 		}
 	}

@@ -288,7 +288,8 @@ func (k *Kernels) MatMul(s *cuda.Stream, t WeightType, w cuda.DevicePtr, x cuda.
 		return k.gemmLaunch(s, t, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
 	if nTok <= mvTokens && matvecFits(t, w, []int64{rb}, nIn, x, xStride) {
-		return k.launch("matvec_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mvWarps*mvRows), Y: ceilDiv(nTok, mvTokens), Z: 1},
+		name, rows := matvecKernel(t, nOut)
+		return k.launch(name, s, cuda.Dim3{X: ceilDiv(nOut, mvWarps*rows), Y: ceilDiv(nTok, mvTokens), Z: 1},
 			cuda.Dim3{X: 32 * mvWarps, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
 	return k.launch("matmul_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mmWarps), Y: ceilDiv(nTok, mmTokens), Z: 1},
