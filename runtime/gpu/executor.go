@@ -362,7 +362,14 @@ func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 		a := &allocator{b: b}
 		dh, dx, dattn := a.get(scrH, n*d), a.get(0, n*d), a.get(3, n*d)
 		dlog, dids, dw := a.get(scrLogits, n*g.nExp), a.get(scrIDs, n*g.nUsed), a.get(scrW, n*g.nUsed)
-		dout := a.get(scrOut, rows*g.nVocab)
+		// The logits of all rows (all) go through the slot Reserve sized
+		// for one row in pieces that fit it, so asking for every
+		// position's logits takes no VRAM beyond the plan.
+		outRows := rows
+		if g.batch > 0 && len(b.scr) > scrOut && b.scr[scrOut] != nil {
+			outRows = max(1, min(rows, int(b.scr[scrOut].Size/4)/g.nVocab))
+		}
+		dout := a.get(scrOut, outRows*g.nVocab)
 		if err = a.err; err != nil {
 			return
 		}
@@ -422,23 +429,26 @@ func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 				}
 			}
 		}
-		src := dh + cuda.DevicePtr(4*(n-rows)*d)
-		if err = g.norm(&g.outNorm, src, dx, rows); err != nil {
-			return
-		}
 		var headB cuda.DevicePtr
 		if headB, err = b.vec(g.headB); err != nil {
 			return
 		}
 		hw := b.weights[g.head]
-		if err = k.MatMul(st, hw.typ, hw.buf.Ptr, dx, d, dout, g.nVocab, headB, d, g.nVocab, rows); err != nil {
-			return
-		}
 		if err = b.growHost(&b.hy, uint64(4*rows*g.nVocab)); err != nil {
 			return
 		}
-		if err = st.DownloadAsync(b.hy.Bytes()[:4*rows*g.nVocab], dout); err != nil {
-			return
+		for r0 := 0; r0 < rows; r0 += outRows {
+			nr := min(outRows, rows-r0) // dout's reuse waits for its copy: one stream
+			src := dh + cuda.DevicePtr(4*(n-rows+r0)*d)
+			if err = g.norm(&g.outNorm, src, dx, nr); err != nil {
+				return
+			}
+			if err = k.MatMul(st, hw.typ, hw.buf.Ptr, dx, d, dout, g.nVocab, headB, d, g.nVocab, nr); err != nil {
+				return
+			}
+			if err = st.DownloadAsync(b.hy.Bytes()[4*r0*g.nVocab:4*(r0+nr)*g.nVocab], dout); err != nil {
+				return
+			}
 		}
 		err = st.Synchronize()
 	}()

@@ -71,7 +71,9 @@ func checkExecutorMemoryAt(t *testing.T, f *gguf.File, ub, ctx int, stagings []i
 		for i := range prompt {
 			prompt[i] = int32(1 + i*7%200)
 		}
-		if _, err := s.Eval(prompt, false); err != nil {
+		// Every position's logits (as --validate asks): in pieces through
+		// the one-row logits slot, no VRAM beyond the plan.
+		if _, err := s.Eval(prompt, true); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Eval([]int32{3}, false); err != nil {
