@@ -516,12 +516,16 @@ func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, 
 }
 
 // cpuExperts computes the CPU's experts for n tokens of input x (ids and
-// weights: n·kk pairs) into out (n·d, overwritten) on all cores, reading
-// the weights from the mapped file. It returns the experts and pairs done.
-func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out []float32, n int) (experts, pairs int) {
+// weights: n·kk pairs) into out (n·d) on the cores, reading the weights
+// from the mapped file: the experts of one token (out overwritten), or
+// with multi those of several tokens (added). It returns the experts and
+// pairs done.
+func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out []float32, n int, multi bool) (experts, pairs int) {
 	h := g.hyb
 	d, kk := g.d, g.nUsed
-	clear(out[:n*d])
+	if !multi {
+		clear(out[:n*d])
+	}
 	byExpert := map[int32][]int{}
 	var order []int32
 	for p, e := range ids[:n*kk] {
@@ -548,6 +552,9 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 			singles = append(singles, e)
 		}
 	}
+	if multi {
+		singles = nil
+	}
 	if len(singles) > 0 {
 		gt, up, y := grow(&h.gb, len(singles)*ff), grow(&h.ub, len(singles)*ff), grow(&h.yb, len(singles)*d)
 		g.singleTokenExperts(ly, singles, byExpert, x, gt, up, y)
@@ -557,13 +564,15 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 			kernels.AddScaled(out[t*d:(t+1)*d], y[i*d:(i+1)*d], w[p])
 		}
 		pairs += len(singles)
+		experts += len(singles)
 	}
 	for _, e := range order {
 		ps := byExpert[e]
 		m := len(ps)
-		if m == 1 {
+		if m == 1 || !multi {
 			continue
 		}
+		experts++
 		xs := grow(&h.xs, m*d)
 		gt, up, y := grow(&h.gb, m*ff), grow(&h.ub, m*ff), grow(&h.yb, m*d)
 		for j, p := range ps {
@@ -595,7 +604,7 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		}
 		pairs += m
 	}
-	return len(order), pairs
+	return experts, pairs
 }
 
 // singleTokenExperts computes experts used by one token each: gate and up
@@ -746,9 +755,11 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	default:
 		h.stats.Mixed++
 	}
-	// The CPU's share starts at once, in parallel with queuing the GPU's
-	// (some 30 driver calls: serial host time that would otherwise come
-	// before the cores start).
+	// The CPU's share of one-token experts starts at once, in parallel with
+	// queuing the GPU's (some 30 driver calls: serial host time that would
+	// otherwise come before the cores start); it leaves a core to the
+	// queuing. Experts of several tokens (kernels.MatMul on every core)
+	// follow the queuing.
 	out := float32s(h.hOut, n*d)
 	var cpuDone chan struct{}
 	var experts, pairs int
@@ -758,7 +769,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		go func() {
 			defer close(cpuDone)
 			start := time.Now()
-			experts, pairs = g.cpuExperts(ly, onCPU, ids, w, x, out, n)
+			experts, pairs = g.cpuExperts(ly, onCPU, ids, w, x, out, n, false)
 			el = time.Since(start).Seconds()
 		}()
 	}
@@ -772,6 +783,10 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		return nil
 	}
 	<-cpuDone
+	start := time.Now()
+	e2, p2 := g.cpuExperts(ly, onCPU, ids, w, x, out, n, true)
+	el += time.Since(start).Seconds()
+	experts, pairs = experts+e2, pairs+p2
 	cm.cpu.observe(el, experts, pairs)
 	h.stats.CPUSeconds += el
 	h.stats.CPUExpertProducts += int64(experts)
