@@ -1,12 +1,13 @@
 #include "textflag.h"
 
-// MXFP4 row kernels (AVX-512 F). The 16 e2m1 codes index a 16-float table
-// with VPERMPS, which reads only the low 4 bits of each dword index: widening
-// the 16 code bytes of a block to dwords (VPMOVZXBD) gives the low nibbles
-// (elements 0–15) without masking, and one VPSRLD $4 gives the high ones
-// (16–31). No int→float conversion, no byte shuffles: 4 decode uops and 3
-// float uops per 32 weights, against 11 in the VPSHUFB/VPMOVSXBD/VCVTDQ2PS
-// kernel of simd512_amd64.s.
+// MXFP4 row kernels (AVX-512 F only: VEXTRACTF64X4 rather than DQ's
+// VEXTRACTF32X8). The 16 e2m1 codes index a 16-float table with VPERMPS,
+// which reads only the low 4 bits of each dword index: widening the 16 code
+// bytes of a block to dwords (VPMOVZXBD) gives the low nibbles (elements
+// 0–15) without masking, and one VPSRLD $4 gives the high ones (16–31). No
+// int→float conversion, no byte shuffles: 4 decode uops and 3 float uops per
+// 32 weights, against 11 in the VPSHUFB/VPMOVSXBD/VCVTDQ2PS kernel of
+// simd512_amd64.s.
 
 // The e2m1 code points doubled (kvalues_mxfp4) as float32; code 8 (−0) is +0
 // as in the portable decoder (float32(int8(0))).
@@ -103,13 +104,13 @@ m4loop:
 	JNZ m4loop
 
 m4done:
-	VEXTRACTF32X8 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z0, Y4
 	VADDPS Y4, Y0, Y0
-	VEXTRACTF32X8 $1, Z1, Y4
+	VEXTRACTF64X4 $1, Z1, Y4
 	VADDPS Y4, Y1, Y1
-	VEXTRACTF32X8 $1, Z2, Y4
+	VEXTRACTF64X4 $1, Z2, Y4
 	VADDPS Y4, Y2, Y2
-	VEXTRACTF32X8 $1, Z3, Y4
+	VEXTRACTF64X4 $1, Z3, Y4
 	VADDPS Y4, Y3, Y3
 	HSUM4
 	MOVQ out+40(FP), AX
@@ -171,7 +172,7 @@ m1done:
 	VADDPS Z1, Z0, Z0
 	VADDPS Z3, Z2, Z2
 	VADDPS Z2, Z0, Z0
-	VEXTRACTF32X8 $1, Z0, Y1
+	VEXTRACTF64X4 $1, Z0, Y1
 	VADDPS Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
@@ -234,13 +235,13 @@ t4done:
 	VADDPS Z9, Z1, Z1
 	VADDPS Z10, Z2, Z2
 	VADDPS Z11, Z3, Z3
-	VEXTRACTF32X8 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z0, Y4
 	VADDPS Y4, Y0, Y0
-	VEXTRACTF32X8 $1, Z1, Y4
+	VEXTRACTF64X4 $1, Z1, Y4
 	VADDPS Y4, Y1, Y1
-	VEXTRACTF32X8 $1, Z2, Y4
+	VEXTRACTF64X4 $1, Z2, Y4
 	VADDPS Y4, Y2, Y2
-	VEXTRACTF32X8 $1, Z3, Y4
+	VEXTRACTF64X4 $1, Z3, Y4
 	VADDPS Y4, Y3, Y3
 	HSUM4
 	MOVQ out+40(FP), AX
