@@ -153,7 +153,7 @@ func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 	}
 	slots = append(slots, q1, q2)
 	if np > 32 { // grouped experts: index, gathered inputs, gate, up, outputs twice
-		slots = append(slots, 2*np, np*d, np*ff, np*ff, np*d, np*d)
+		slots = append(slots, 5*np, np*d, np*ff, np*ff, np*d, np*d) // idx: 2·np, then ≤ np group triples
 	} else {
 		slots = append(slots, np*ff, np*ff, np*d)
 	}

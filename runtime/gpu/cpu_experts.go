@@ -323,7 +323,7 @@ func (g *Executor) reserveHybrid(n int) error {
 	for _, x := range []struct {
 		buf **cuda.HostBuffer
 		n   uint64
-	}{{&h.hIDs, np}, {&h.hW, np}, {&h.hWm, np}, {&h.hX, nd}, {&h.hOut, nd}, {&h.hSlots, np}, {&h.hIdx, 2 * np}} {
+	}{{&h.hIDs, np}, {&h.hW, np}, {&h.hWm, np}, {&h.hX, nd}, {&h.hOut, nd}, {&h.hSlots, np}, {&h.hIdx, 5 * np}} {
 		if err := b.growHost(x.buf, x.n); err != nil {
 			return fmt.Errorf("pinned expert buffers for %d tokens: %w", n, err)
 		}

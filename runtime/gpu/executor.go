@@ -487,7 +487,7 @@ func (g *Executor) Reserve(n int) error {
 		above = 32
 	}
 	if above > 0 && np > above {
-		for slot, size := range map[int]int{scrIdx: 2 * np, scrXG: np * d, scrG: np * ff, scrU: np * ff, scrYS: np * d, scrY: np * d} {
+		for slot, size := range map[int]int{scrIdx: 5 * np, scrXG: np * d, scrG: np * ff, scrU: np * ff, scrYS: np * d, scrY: np * d} {
 			need(slot, size)
 		}
 	} else {
