@@ -24,6 +24,8 @@ exec > >(tee -a "$LOG") 2>&1
 W=$(mktemp -d)
 if [ -f bin/accept/gguftool.gz ]; then gunzip -c bin/accept/gguftool.gz > "$W/gguftool"; else cp bin/accept/gguftool "$W/gguftool"; fi
 chmod +x "$W/gguftool"
+# Optional: the kernel tests (make gpu-tests; carried as bin/accept/cudaops.test.gz).
+[ -f bin/accept/cudaops.test.gz ] && gunzip -c bin/accept/cudaops.test.gz > "$W/cudaops.test" && chmod +x "$W/cudaops.test"
 G="$W/gguftool"
 MB=1048576
 HAVE_SMI=0
@@ -98,6 +100,11 @@ echo "== machine"
 echo "cpu: $(nproc) cores"
 "$G" devices
 
+if [ -x "$W/cudaops.test" ]; then
+  echo "== 0. kernels against their CPU twins"
+  (cd cuda/ops && "$W/cudaops.test" -test.run 'GPU' 2>&1 | grep -E "^(--- |FAIL|ok|PASS)|FAIL" | grep -v "^--- PASS" ; echo "cudaops.test exit ${PIPESTATUS[0]}")
+fi
+
 P16=1,17,230,5,99,64,12,7,301,45,2,88,1000,4000,77,9
 if [ -z "${SKIP_20B:-}" ]; then
   echo "== 1. gpt-oss-20b F16 layout, --vram 4GiB, 4k context, all experts in CPU memory"
@@ -105,6 +112,9 @@ if [ -z "${SKIP_20B:-}" ]; then
   time "$G" synth --preset gpt-oss-20b -o $M --force
   "$G" plan $M --vram 4GiB --ctx 4096 --runtime gguftool | tee -a "$LOG" | head -20
   sampled f16-4GiB-run "$G" run $M --vram 4GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 3 --json
+  for e in auto gpu; do
+    sampled f16-4GiB-bench-$e "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --experts-on $e --json
+  done
 fi
 
 echo "== 2. fixtures: GPU plans vs the CPU runtime (--validate)"
@@ -123,8 +133,9 @@ if [ -z "${SKIP_20B:-}" ]; then
   echo "== 3. gpt-oss-20b F16, larger plan with expert layers on the GPU (--vram 8GiB)"
   "$G" plan $M --vram 8GiB --ctx 4096 --runtime gguftool | head -12
   sampled f16-8GiB-run "$G" run $M --vram 8GiB --ctx 4096 --tokens $P16 -n 64 --reps 2 --json
-  echo "== 3b. bench pp512/tg128 on the 4GiB plan"
-  sampled f16-4GiB-bench "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+  sampled f16-8GiB-bench "$G" bench $M --vram 8GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+  echo "== 3b. all on the GPU (reference)"
+  sampled f16-all-gpu-bench "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 128 -r 2 --json
   rm -f $M
   echo "== 4. gpt-oss-20b Q8_0 layout"
   M=/tmp/gpt-oss-20b-q8_0.gguf
@@ -132,7 +143,8 @@ if [ -z "${SKIP_20B:-}" ]; then
   "$G" plan $M --vram 2GiB --ctx 4096 --runtime gguftool; echo "plan --vram 2GiB exit $?"
   min=$(min_vram $M "--ctx 4096")
   echo "Q8_0 smallest budget at 4k: $min bytes ($((min / MB)) MiB)"
-  sampled q8-min-run "$G" run $M --vram $min --ctx 4096 --tokens $P16 -n 32 --validate --reps 2 --json
+  sampled q8-2GiB-run "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 2 --json
+  sampled q8-2GiB-bench "$G" bench $M --vram 2GiB --ctx 4096 -p 512 -n 128 -r 2 --json
   min2k=$(min_vram $M "--ctx 2048")
   echo "Q8_0 smallest budget at 2k: $min2k bytes ($((min2k / MB)) MiB)"
   rm -f $M
