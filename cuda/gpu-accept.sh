@@ -145,6 +145,9 @@ if [ -z "${SKIP_20B:-}" ]; then
   echo "Q8_0 smallest budget at 4k: $min bytes ($((min / MB)) MiB)"
   sampled q8-2GiB-run "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 2 --json
   sampled q8-2GiB-bench "$G" bench $M --vram 2GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+  # The CUDA context with the driver's default per-thread stack (ops.Load
+  # lowers it to 256 B): what the lower limit saves.
+  sampled q8-2GiB-run-default-stack env GGUFTOOL_CUDA_STACK=default "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 8 --json
   min2k=$(min_vram $M "--ctx 2048")
   echo "Q8_0 smallest budget at 2k: $min2k bytes ($((min2k / MB)) MiB)"
   rm -f $M
