@@ -435,7 +435,7 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 			cpuExperts = cpuExperts || st[x.idx].whole != 1
 		}
 		if !cpuExperts && rt.Staging > 0 {
-			rt.Staging, rt.StagingExperts = 0, 0
+			rt.Staging, rt.StagingExperts, rt.HostMap = 0, 0, 0
 		}
 		gpu.ComputeBytes = rt.Total()
 		man.Budget.StagingExperts = rt.StagingExperts

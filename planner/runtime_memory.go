@@ -15,12 +15,21 @@ const (
 )
 
 // GguftoolReserve is the VRAM of gguftool's CUDA context with its kernels
-// loaded, before any buffer: 558,694,400 B (532.8 MiB) measured on the lent
-// H100 (cuMemGetInfo and nvidia-smi agree, docs/cuda.md), rounded up to
-// 544 MiB for driver variation. gguftool links no cuBLAS and keeps no
-// allocator pool, so unlike DefaultReserve nothing else hides in it; its
-// scratch buffers and allocation rounding are modelled in GguftoolMemory.
-const GguftoolReserve = 544 * mib
+// loaded, before any buffer. ops.Load lowers the per-thread stack limit to
+// 256 B (the kernels need at most 32), which shrinks the driver's local
+// memory reservation: 348,979,200 B (332.8 MiB) measured on the H200 (the
+// driver's default stack: 556,597,248 B, 530.8 MiB; 532.8 MiB on the lent
+// H100, so about 335 MiB there), rounded up to 346 MiB. gguftool links no
+// cuBLAS and keeps no allocator pool, so unlike DefaultReserve nothing else
+// hides in it; its scratch buffers and allocation rounding are modelled in
+// GguftoolMemory.
+const GguftoolReserve = 346 * mib
+
+// hostMapPerByte: registering host memory for the GPU (cuMemHostRegister of
+// the mapped model file, when experts are streamed from it) costs device
+// memory for its page tables, about 8 B per 4 KiB page: measured 20.7 MiB
+// for a 12.1 GB file and 24 MiB for 13.8 GB (H200, gpt-oss-20b layouts).
+const hostMapPerByte = 512
 
 // gpuPage is the granularity in which the CUDA driver hands out device
 // memory for buffers of this size class.
@@ -46,6 +55,9 @@ type GguftoolMemory struct {
 	Vectors int64 `json:"vectors_bytes"`
 	// Rounding: each weight tensor is one allocation rounded up to 2 MiB.
 	Rounding int64 `json:"rounding_bytes"`
+	// HostMap: the GPU page tables of the registered model file, when
+	// experts are streamed from it (hostMapPerByte).
+	HostMap int64 `json:"host_map_bytes,omitempty"`
 	// KVOnHost: the runtime keeps this architecture's KV cache in CPU
 	// memory (the per-matrix backend; the GPU executors keep it on the GPU).
 	KVOnHost bool `json:"kv_on_host"`
@@ -56,7 +68,9 @@ type GguftoolMemory struct {
 }
 
 // Total is the sum of the GPU parts.
-func (g *GguftoolMemory) Total() int64 { return g.Scratch + g.Staging + g.Vectors + g.Rounding }
+func (g *GguftoolMemory) Total() int64 {
+	return g.Scratch + g.Staging + g.Vectors + g.Rounding + g.HostMap
+}
 
 // gguftoolExecutor reports whether gguftool runs arch with its whole-model
 // GPU executor (KV cache and every op on the GPU; runtime/gpu.HasExecutor)
@@ -101,6 +115,9 @@ func scratchBuf(floats int64) int64 { return roundPage(max(4*floats, minScratch)
 // is the staging area's experts per matrix (0: none needed).
 func gguftoolMemory(m *Model, hp *HParams, ub, staging int) *GguftoolMemory {
 	g := &GguftoolMemory{StagingExperts: staging, KVOnHost: !gguftoolExecutor(hp.Arch)}
+	if staging > 0 {
+		g.HostMap = roundPage(m.Size / hostMapPerByte)
+	}
 	if !g.KVOnHost {
 		g.KVType = "f16"
 	}
@@ -236,6 +253,6 @@ func (g *GguftoolMemory) describe() string {
 	if g.KVOnHost {
 		kv = "KV cache in CPU memory"
 	}
-	return fmt.Sprintf("gguftool runtime: scratch %s, expert staging %s (%d experts per matrix), vectors %s, allocation rounding %s; %s",
-		FormatSize(g.Scratch), FormatSize(g.Staging), g.StagingExperts, FormatSize(g.Vectors), FormatSize(g.Rounding), kv)
+	return fmt.Sprintf("gguftool runtime: scratch %s, expert staging %s (%d experts per matrix), vectors %s, allocation rounding %s, host-map page tables %s; %s",
+		FormatSize(g.Scratch), FormatSize(g.Staging), g.StagingExperts, FormatSize(g.Vectors), FormatSize(g.Rounding), FormatSize(g.HostMap), kv)
 }
