@@ -130,6 +130,7 @@ func (g *deepseek2) mla(e *exec, ly *deepseek2Layer, c *kvLayer, x []float32, n,
 		g.rope.ApplyOffset(q[t*H*kLen:(t+1)*H*kLen], H, kLen, nn, pos0+t)
 	}
 	copy(c.k[pos0*row:], kv)
+	c.stored(pos0, n)
 	// Absorb k_b into the query: q_abs[h] = k_b[h]ᵀ·q_nope[h] (c wide), so that
 	// q·k = q_abs·ckv + q_pe·k_pe against the cached latent rows.
 	qFull := make([]float32, n*H*row)

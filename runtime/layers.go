@@ -62,6 +62,7 @@ func (a *gqa) run(e *exec, c *kvLayer, x []float32, n, pos0 int, rope *kernels.R
 	}
 	copy(c.k[pos0*kw:], k)
 	copy(c.v[pos0*kw:], v)
+	c.stored(pos0, n)
 	att := kernels.Attention{
 		NHead: a.nHead, NHeadKV: a.nKV, HeadDimK: a.headDim, HeadDimV: a.headDim,
 		Scale: a.scale, Sinks: a.sinks, Window: a.window,

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"fmt"
+
+	"github.com/gguftool/gguftool/cuda/cputwin"
 )
 
 // kvLayer is the key/value history of one layer: position after position,
@@ -9,6 +11,22 @@ import (
 type kvLayer struct {
 	k, v   []float32
 	kw, vw int
+	// half rounds what is stored to binary16 precision (Session.RoundKVToHalf).
+	half bool
+}
+
+// stored is called after rows pos0..pos0+n-1 were written: with half, it
+// rounds them as the GPU's kv_store_f16 does (to nearest even), so the
+// cache holds the values an f16 cache would.
+func (c *kvLayer) stored(pos0, n int) {
+	if !c.half {
+		return
+	}
+	for _, r := range [][]float32{c.k[pos0*c.kw : (pos0+n)*c.kw], c.v[pos0*c.vw : (pos0+n)*c.vw]} {
+		for i, x := range r {
+			r[i] = cputwin.HalfToFloat32(cputwin.Float32ToHalf(x))
+		}
+	}
 }
 
 // grow makes room for n positions, keeping what is cached.
@@ -45,6 +63,16 @@ func (m *Model) NewSession(maxCtx int) *Session {
 		s.kv[i] = kvLayer{kw: kw[i], vw: vw[i]}
 	}
 	return s
+}
+
+// RoundKVToHalf makes the session's cache keep keys and values at binary16
+// precision, as the GPU executors' f16 cache does (values stay float32 in
+// memory), so that a validation compares the same computation. Call it
+// before the first Eval.
+func (s *Session) RoundKVToHalf() {
+	for i := range s.kv {
+		s.kv[i].half = true
+	}
 }
 
 // Pos is the number of positions already in the cache.

@@ -273,6 +273,9 @@ type validation struct {
 	MaxAbsLogitDiff   float64 `json:"max_abs_logit_diff"`
 	MaxAbsLogit       float64 `json:"max_abs_logit"`
 	CPUSeconds        float64 `json:"cpu_seconds"`
+	// CPUKV is the CPU run's cache precision: "f16" (rounded as the GPU
+	// executor's f16 cache, so both compute the same function) or "f32".
+	CPUKV string `json:"cpu_kv"`
 }
 
 // gpuRunResult is the --json summary of a GPU run.
@@ -601,8 +604,12 @@ func validateOnCPU(eng *gpuEngine, prompt, gen []int32, gpuLogits [][]float32, c
 		return nil, err
 	}
 	start := time.Now()
-	v := &validation{PromptPositions: len(prompt), FirstMismatch: -1, CPUTokens: []int32{}}
+	v := &validation{PromptPositions: len(prompt), FirstMismatch: -1, CPUTokens: []int32{}, CPUKV: "f32"}
 	s := cpu.NewSession(ctx)
+	if eng.exec != nil { // the executor's cache is f16: compare like with like
+		s.RoundKVToHalf()
+		v.CPUKV = "f16"
+	}
 	logits, err := s.Eval(prompt, true)
 	if err != nil {
 		return nil, err
