@@ -14,6 +14,7 @@
 # Prepare here:  CGO_ENABLED=0 go build -ldflags='-s -w' -o bin/accept/gguftool ./cmd/gguftool && gzip -9 bin/accept/gguftool
 # Run there:     cuda/gpu-accept.sh "$OUT"      (carry bin/accept)
 # Locally, without a GPU: GGUFTOOL_FAKE_GPU=16GiB SKIP_20B=1 cuda/gpu-accept.sh /tmp/acc
+# QUICK=1: fixtures at f16 only, no 8GiB/all-GPU benches, no default-stack run.
 set -uo pipefail
 OUTDIR=${1:-${OUT:-/tmp/gpu-accept}}
 mkdir -p "$OUTDIR"
@@ -120,7 +121,7 @@ fi
 echo "== 2. fixtures: GPU plans vs the CPU runtime (--validate)"
 PF=1,17,230,5,99,64,12,7,301,45,2,88
 for fam in gpt-oss phimoe deepseek-moe deepseek-v2-lite; do
-  for ot in f16 q8_0; do
+  for ot in f16 $([ -z "${QUICK:-}" ] && echo q8_0); do
     F="$W/$fam-$ot.gguf"
     "$G" convert testdata/fixtures/$fam -o "$F" --outtype $ot --force > /dev/null || { echo "convert $fam $ot failed"; continue; }
     min=$(min_vram "$F")
@@ -132,10 +133,12 @@ done
 if [ -z "${SKIP_20B:-}" ]; then
   echo "== 3. gpt-oss-20b F16, larger plan with expert layers on the GPU (--vram 8GiB)"
   "$G" plan $M --vram 8GiB --ctx 4096 --runtime gguftool | head -12
-  sampled f16-8GiB-run "$G" run $M --vram 8GiB --ctx 4096 --tokens $P16 -n 64 --reps 2 --json
-  sampled f16-8GiB-bench "$G" bench $M --vram 8GiB --ctx 4096 -p 512 -n 128 -r 2 --json
-  echo "== 3b. all on the GPU (reference)"
-  sampled f16-all-gpu-bench "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+  sampled f16-8GiB-run "$G" run $M --vram 8GiB --ctx 4096 --tokens $P16 -n 64 --reps 2 --validate --json
+  if [ -z "${QUICK:-}" ]; then
+    sampled f16-8GiB-bench "$G" bench $M --vram 8GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+    echo "== 3b. all on the GPU (reference)"
+    sampled f16-all-gpu-bench "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+  fi
   rm -f $M
   echo "== 4. gpt-oss-20b Q8_0 layout"
   M=/tmp/gpt-oss-20b-q8_0.gguf
@@ -147,7 +150,7 @@ if [ -z "${SKIP_20B:-}" ]; then
   sampled q8-2GiB-bench "$G" bench $M --vram 2GiB --ctx 4096 -p 512 -n 128 -r 2 --json
   # The CUDA context with the driver's default per-thread stack (ops.Load
   # lowers it to 256 B): what the lower limit saves.
-  sampled q8-2GiB-run-default-stack env GGUFTOOL_CUDA_STACK=default "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 8 --json
+  [ -z "${QUICK:-}" ] && sampled q8-2GiB-run-default-stack env GGUFTOOL_CUDA_STACK=default "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 8 --json
   min2k=$(min_vram $M "--ctx 2048")
   echo "Q8_0 smallest budget at 2k: $min2k bytes ($((min2k / MB)) MiB)"
   rm -f $M
