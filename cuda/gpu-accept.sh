@@ -113,9 +113,11 @@ if [ -z "${SKIP_20B:-}" ]; then
   time "$G" synth --preset gpt-oss-20b -o $M --force
   "$G" plan $M --vram 4GiB --ctx 4096 --runtime gguftool | tee -a "$LOG" | head -20
   sampled f16-4GiB-run "$G" run $M --vram 4GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 3 --json
-  for e in auto gpu; do
+  for e in auto $([ -z "${QUICK:-}" ] && echo gpu); do
     sampled f16-4GiB-bench-$e "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --experts-on $e --json
   done
+  echo "== 1b. where the time goes (GPU time per kernel, one profiled pp512 and tg32)"
+  "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 32 -r 1 --profile | tail -40
 fi
 
 echo "== 2. fixtures: GPU plans vs the CPU runtime (--validate)"
