@@ -187,7 +187,15 @@ func (g *Executor) streamExperts(ly *moeSpec, cm *costModel, ids []int32, onCPU 
 		return err
 	}
 	streamed, gpuPairs, chunk := 0, 0, 0
-	for t0, nt := 0, 0; t0 < n; t0 += nt {
+	start := 0
+	if g.byExpertChunks(n) {
+		var err error
+		if streamed, gpuPairs, err = g.streamByExpert(ly, ids, onCPU, dx, dw, dh, n); err != nil {
+			return err
+		}
+		start = n // nothing left for the token chunks below
+	}
+	for t0, nt := start, 0; t0 < n; t0 += nt {
 		// The chunk grows token by token while its distinct GPU experts fit
 		// a staging part (with room for all experts: the whole batch at
 		// once, each expert copied once per layer).

@@ -8,9 +8,11 @@ import (
 
 // TestGroupedExpertLaunch checks the one-launch grouped products of a
 // prompt batch (ops.MatMulGrouped, taken when a group reaches the
-// tensor-core batch size) against the per-group products: the groups'
+// tensor-core batch size; for streamed experts, streamByExpert's expert
+// chunks) against the per-group, token-chunked products: the groups'
 // triples, row offsets, strides and per-expert biases, for experts
-// resident on the GPU and streamed into the staging area (two parts).
+// resident on the GPU, streamed into the staging area (whole, or in halves
+// of two experts), and split with the CPU cores.
 func TestGroupedExpertLaunch(t *testing.T) {
 	for _, fam := range []string{"gpt-oss", "deepseek-moe"} {
 		t.Run(fam, func(t *testing.T) {
@@ -22,7 +24,13 @@ func TestGroupedExpertLaunch(t *testing.T) {
 			for i := range prompt {
 				prompt[i] = int32((i*37 + 5) % cpu.NVocab)
 			}
-			for _, o := range []Options{{ExpertsOnGPU: true}, {ExpertsOn: ExpertsGPU}, {ExpertsOn: ExpertsGPU, StagingExperts: 4}} {
+			half := func(d int) int { return d / 2 }
+			for _, c := range []struct {
+				o        Options
+				forceCPU func(int) int
+			}{{o: Options{ExpertsOnGPU: true}}, {o: Options{ExpertsOn: ExpertsGPU}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4}},
+				{o: Options{StagingExperts: 4}, forceCPU: half}, {o: Options{}, forceCPU: half}} {
+				o := c.o
 				run := func(gemmMin int) ([]float32, int) {
 					b := newTestBackend(t)
 					b.k.GemmMinTokens = gemmMin
@@ -31,6 +39,9 @@ func TestGroupedExpertLaunch(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer g.Close()
+					if g.hyb != nil {
+						g.hyb.forceCPU = c.forceCPU
+					}
 					s, err := g.NewSession(len(prompt))
 					if err != nil {
 						t.Fatal(err)
@@ -55,9 +66,9 @@ func TestGroupedExpertLaunch(t *testing.T) {
 				}
 				want, n0 := run(0)
 				got, n := run(16)
-				// With 4 staging slots in two parts a chunk holds two
-				// experts' tokens: groups stay under the batch size.
-				if n0 != 0 || n == 0 && o.StagingExperts == 0 {
+				// Resident experts and streamed ones (expert chunks, each
+				// expert's rows in one group) take the grouped launch.
+				if n0 != 0 || n == 0 {
 					t.Fatalf("%+v: grouped launches %d with the tensor cores off, %d on (want 0 and some)", o, n0, n)
 				}
 				if d := maxRelDiff(got, want); d > 1e-5 {

@@ -1,0 +1,190 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/gguftool/gguftool/cuda"
+	"github.com/gguftool/gguftool/cuda/cputwin"
+	"github.com/gguftool/gguftool/cuda/ops"
+)
+
+// A prompt batch whose experts live in host memory is streamed expert
+// chunk by expert chunk: every (token, expert) pair of the layer is sorted
+// by expert once, the layer's distinct experts are copied into the staging
+// area a half at a time (each expert once per layer), and while one half's
+// products run the next half's copies fill the other. Chunking by tokens
+// instead (streamExperts' loop) re-copies an expert for every chunk that
+// uses it: with a 10-expert staging area (the Q8_0 gpt-oss-20b plan at
+// 2 GiB) a 512-token batch made ~1-token chunks and copied each expert
+// hundreds of times per layer (pp512 41 tok/s on an H200).
+
+// minExpertChunkTokens is the smallest batch streamed by expert chunks:
+// below it the token-chunked float32 products stay (decode, short prompts).
+const minExpertChunkTokens = 32
+
+// byExpertChunks reports whether a batch of n tokens is streamed by expert
+// chunks: big enough to be grouped, with the tensor-core products on.
+func (g *Executor) byExpertChunks(n int) bool {
+	return n >= minExpertChunkTokens && g.grouped(n*g.nUsed) && g.b.k.GemmMinTokens > 0 && g.o.StagingExperts >= 2
+}
+
+// streamByExpert queues the GPU's share of a layer batch (experts not
+// onCPU; their pairs weigh nothing in dw) by expert chunks, and returns the
+// experts copied and the pairs computed.
+func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw, dh cuda.DevicePtr, n int) (int, int, error) {
+	h, b, k, st := g.hyb, g.b, g.b.k, g.b.s
+	d, ff, kk := g.d, g.ff, g.nUsed
+	np := n * kk
+	onGPU := func(e int32) bool { return onCPU == nil || !onCPU[e] }
+	// Rows sorted by expert (ascending id), each expert's rows contiguous.
+	count := make([]int, g.nExp)
+	for _, e := range ids[:np] {
+		if onGPU(e) {
+			count[e]++
+		}
+	}
+	var order []int32
+	first := make([]int, g.nExp)
+	rows := 0
+	for e := range count {
+		if count[e] > 0 {
+			first[e] = rows
+			rows += count[e]
+			order = append(order, int32(e))
+		}
+	}
+	if len(order) == 0 {
+		return 0, 0, nil
+	}
+	part := g.o.StagingExperts / 2
+	nChunks := (len(order) + part - 1) / part
+	// Pinned: idx (row → token), inv (pair → row; the CPU's pairs read row
+	// 0, weighted 0), then per chunk its (slot, first row, rows) triples.
+	buf := int32s(h.hIdx, 2*np+3*len(order))
+	idx, inv, tri := buf[:np], buf[np:2*np], buf[2*np:]
+	next := append([]int(nil), first...)
+	for p, e := range ids[:np] {
+		if !onGPU(e) {
+			inv[p] = 0
+			continue
+		}
+		r := next[e]
+		next[e]++
+		idx[r] = int32(p / kk)
+		inv[p] = int32(r)
+	}
+	for i, e := range order {
+		tri[3*i], tri[3*i+1], tri[3*i+2] = int32(i%part), int32(first[e]), int32(count[e])
+	}
+	a := &allocator{b: b}
+	didx := a.get(scrIdx, 5*np)
+	xg, dg, du := a.get(scrXG, np*d), a.get(scrG, np*ff), a.get(scrU, np*ff)
+	ys, dy := a.get(scrYS, np*d), a.get(scrY, np*d)
+	if a.err != nil {
+		return 0, 0, a.err
+	}
+	// buf is pinned and not rewritten before the next layer's sync.
+	if err := st.UploadAsync(didx, cuda.Int32Bytes(buf)); err != nil {
+		return 0, 0, err
+	}
+	dinv, dtri := didx+cuda.DevicePtr(4*np), didx+cuda.DevicePtr(4*2*np)
+	if err := k.GetRows(st, cputwin.F32, dx, didx, xg, d, rows); err != nil {
+		return 0, 0, err
+	}
+	outs := [3]cuda.DevicePtr{dg, du, ys}
+	for c := 0; c < nChunks; c++ {
+		chunk := order[c*part : min((c+1)*part, len(order))]
+		p := c % 2
+		r0 := first[chunk[0]]
+		r1 := first[chunk[len(chunk)-1]] + count[chunk[len(chunk)-1]]
+		maxRows := 0
+		for _, e := range chunk {
+			maxRows = max(maxRows, count[e])
+		}
+		// Copies into this half wait until the products that last read it
+		// are done.
+		if err := h.cs.Wait(h.free[p]); err != nil {
+			return 0, 0, err
+		}
+		var stage, stageB [3]cuda.DevicePtr
+		for m := 0; m < 3; m++ {
+			t := ly.exps[m]
+			expBytes := len(t.Data) / g.nExp
+			rowsE := t.Rows() / g.nExp
+			stage[m] = g.stage[m].At(uint64(p * part * expBytes))
+			stageB[m] = g.stageBias[m].At(uint64(4 * p * part * rowsE))
+			for sl, e := range chunk {
+				dst := stage[m] + cuda.DevicePtr(sl*expBytes)
+				if ly.resident[m] {
+					if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
+						return 0, 0, err
+					}
+				} else if err := h.cs.UploadAsync(dst, g.hostData[t][int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+					return 0, 0, err
+				}
+				if ly.expB[m] != nil {
+					bias, err := b.vec(ly.expB[m])
+					if err != nil {
+						return 0, 0, err
+					}
+					if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rowsE), bias+cuda.DevicePtr(4*int(e)*rowsE), uint64(4*rowsE)); err != nil {
+						return 0, 0, err
+					}
+				}
+			}
+			if err := h.ready[p][m].Record(h.cs); err != nil {
+				return 0, 0, err
+			}
+		}
+		for m := 0; m < 3; m++ {
+			t := ly.exps[m]
+			typ := cputwin.WeightType(t.Info.Type)
+			rowsE, cols := t.Rows()/g.nExp, t.Cols()
+			rb, err := cputwin.RowBytes(typ, cols)
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", t.Name, err)
+			}
+			expBytes := rb * int64(rowsE)
+			if err := st.Wait(h.ready[p][m]); err != nil {
+				return 0, 0, err
+			}
+			var bias cuda.DevicePtr
+			if ly.expB[m] != nil {
+				bias = stageB[m]
+			}
+			x, xStride := xg, d
+			if m == 2 {
+				x, xStride = dg, ff
+			}
+			if ops.GroupedOK(stage[m], expBytes, cols) {
+				if err := k.MatMulGrouped(st, typ, stage[m], expBytes, dtri+cuda.DevicePtr(4*3*c*part), len(chunk), maxRows, x, xStride, outs[m], rowsE, bias, rowsE, cols, rowsE); err != nil {
+					return 0, 0, err
+				}
+			} else {
+				for sl, e := range chunk {
+					var be cuda.DevicePtr
+					if bias != 0 {
+						be = bias + cuda.DevicePtr(4*sl*rowsE)
+					}
+					if err := k.MatMul(st, typ, stage[m]+cuda.DevicePtr(int64(sl)*expBytes), x+cuda.DevicePtr(4*first[e]*xStride), xStride,
+						outs[m]+cuda.DevicePtr(4*first[e]*rowsE), rowsE, be, cols, rowsE, count[e]); err != nil {
+						return 0, 0, err
+					}
+				}
+			}
+			if m == 1 {
+				off := cuda.DevicePtr(4 * r0 * ff)
+				if err := k.GLU(st, g.glu, dg+off, ff, du+off, ff, dg+off, ff, ff, r1-r0, g.gluAlpha, g.gluLimit); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+		if err := h.free[p].Record(st); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := k.GetRows(st, cputwin.F32, ys, dinv, dy, d, np); err != nil {
+		return 0, 0, err
+	}
+	return len(order), rows, k.MoESum(st, dy, dw, dh, d, kk, n, true)
+}
