@@ -3,6 +3,7 @@ package gpu
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -181,9 +182,13 @@ type ExpertStats struct {
 	CPUTokenProducts  int64 `json:"cpu_token_products"`
 	// StreamedExperts: experts copied into the GPU's staging area (once
 	// per chunk they are used in); StreamedBytes: their weights.
-	StreamedExperts  int64 `json:"streamed_experts"`
-	StreamedBytes    int64 `json:"streamed_bytes"`
-	GPUTokenProducts int64 `json:"gpu_token_products"`
+	StreamedExperts int64 `json:"streamed_experts"`
+	StreamedBytes   int64 `json:"streamed_bytes"`
+	// PrefetchedExperts: experts of a prompt batch's chunk that were
+	// already staged, copied while the previous layer computed
+	// (Options.PrefetchExperts).
+	PrefetchedExperts int64 `json:"prefetched_experts,omitempty"`
+	GPUTokenProducts  int64 `json:"gpu_token_products"`
 	// CPUSeconds: wall time of the CPU's expert work (overlapping the GPU
 	// stream); GPUStreamSeconds: the GPU share, copies and products, timed
 	// with events (0 where the driver does not time, as the fake one).
@@ -252,6 +257,16 @@ type hybridState struct {
 		ok    bool
 	}
 	lastMoE *moeSpec
+	// Expert chunks of prompt batches (expert_chunks.go): the staging half
+	// the next layer's first chunk uses, and the chunk copied ahead into it.
+	nextPart int
+	prefetch struct {
+		ly      *moeSpec
+		part    int
+		experts []int32
+		ok      bool
+	}
+	nextMoE map[*moeSpec]*moeSpec
 	// forceCPU, when set (tests), gives the CPU count for d distinct experts.
 	forceCPU func(d int) int
 	// CPU scratch.
@@ -262,6 +277,9 @@ func (g *Executor) newHybrid() error {
 	ctx := g.b.ctx
 	h := &hybridState{costs: map[costKey]*costModel{}}
 	g.hyb = h
+	if os.Getenv(PrefetchEnv) == "1" {
+		g.o.PrefetchExperts = true
+	}
 	var err error
 	if h.cs, err = ctx.NewStream(); err != nil {
 		return err

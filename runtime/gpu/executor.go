@@ -39,7 +39,17 @@ type Options struct {
 	// of measuring it: the CPU takes this many of each layer batch's picked
 	// experts (those with the fewest tokens), the GPU stream the rest.
 	CPUExperts int
+	// PrefetchExperts: while a prompt batch streamed by expert chunks
+	// computes a layer, copy the next MoE layer's first chunk of experts
+	// (the ones this batch's layer used first: a prompt batch uses nearly
+	// all of them), so the copy engine does not wait for that layer's
+	// router. A wrong guess costs only the copy. Off unless set or
+	// $GGUFTOOL_PREFETCH_EXPERTS=1, until measured on a GPU.
+	PrefetchExperts bool
 }
+
+// PrefetchEnv turns Options.PrefetchExperts on ("1") for every executor.
+const PrefetchEnv = "GGUFTOOL_PREFETCH_EXPERTS"
 
 // Executor runs a whole MoE model on the GPU — attention with a
 // GPU-resident KV cache, norms, routers, dense and shared-expert FFNs and

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
@@ -92,49 +93,29 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 		return 0, 0, err
 	}
 	outs := [3]cuda.DevicePtr{dg, du, ys}
+	copied := 0
+	pre := h.prefetch
+	h.prefetch.ok = false
 	for c := 0; c < nChunks; c++ {
 		chunk := order[c*part : min((c+1)*part, len(order))]
-		p := c % 2
+		p := (h.nextPart + c) % 2
+		ahead := c == 0 && pre.ok && pre.ly == ly && pre.part == p && slices.Equal(pre.experts, chunk)
 		r0 := first[chunk[0]]
 		r1 := first[chunk[len(chunk)-1]] + count[chunk[len(chunk)-1]]
 		maxRows := 0
 		for _, e := range chunk {
 			maxRows = max(maxRows, count[e])
 		}
-		// Copies into this half wait until the products that last read it
-		// are done.
-		if err := h.cs.Wait(h.free[p]); err != nil {
-			return 0, 0, err
-		}
-		var stage, stageB [3]cuda.DevicePtr
-		for m := 0; m < 3; m++ {
-			t := ly.exps[m]
-			expBytes := len(t.Data) / g.nExp
-			rowsE := t.Rows() / g.nExp
-			stage[m] = g.stage[m].At(uint64(p * part * expBytes))
-			stageB[m] = g.stageBias[m].At(uint64(4 * p * part * rowsE))
-			for sl, e := range chunk {
-				dst := stage[m] + cuda.DevicePtr(sl*expBytes)
-				if ly.resident[m] {
-					if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
-						return 0, 0, err
-					}
-				} else if err := h.cs.UploadAsync(dst, g.hostData[t][int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
-					return 0, 0, err
-				}
-				if ly.expB[m] != nil {
-					bias, err := b.vec(ly.expB[m])
-					if err != nil {
-						return 0, 0, err
-					}
-					if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rowsE), bias+cuda.DevicePtr(4*int(e)*rowsE), uint64(4*rowsE)); err != nil {
-						return 0, 0, err
-					}
-				}
-			}
-			if err := h.ready[p][m].Record(h.cs); err != nil {
+		stage, stageB := g.stagePart(ly, p, part)
+		if ahead {
+			// Copied while the previous layer computed: its ready events
+			// stand (nothing recorded them since).
+			h.stats.PrefetchedExperts += int64(len(chunk))
+		} else {
+			if err := g.copyChunk(ly, chunk, p, part); err != nil {
 				return 0, 0, err
 			}
+			copied += len(chunk)
 		}
 		for m := 0; m < 3; m++ {
 			t := ly.exps[m]
@@ -183,8 +164,86 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 			return 0, 0, err
 		}
 	}
+	h.nextPart = (h.nextPart + nChunks) % 2
+	if next := g.nextStreamedMoE(ly); next != nil && g.o.PrefetchExperts {
+		guess := append([]int32(nil), order[:min(part, len(order))]...)
+		if err := g.copyChunk(next, guess, h.nextPart, part); err != nil {
+			return 0, 0, err
+		}
+		copied += len(guess)
+		h.prefetch.ly, h.prefetch.part, h.prefetch.experts, h.prefetch.ok = next, h.nextPart, guess, true
+	}
 	if err := k.GetRows(st, cputwin.F32, ys, dinv, dy, d, np); err != nil {
 		return 0, 0, err
 	}
-	return len(order), rows, k.MoESum(st, dy, dw, dh, d, kk, n, true)
+	return copied, rows, k.MoESum(st, dy, dw, dh, d, kk, n, true)
+}
+
+// stagePart returns where staging half p (of part experts) holds layer
+// ly's matrices and biases.
+func (g *Executor) stagePart(ly *moeSpec, p, part int) (stage, stageB [3]cuda.DevicePtr) {
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		expBytes := len(t.Data) / g.nExp
+		rowsE := t.Rows() / g.nExp
+		stage[m] = g.stage[m].At(uint64(p * part * expBytes))
+		stageB[m] = g.stageBias[m].At(uint64(4 * p * part * rowsE))
+	}
+	return stage, stageB
+}
+
+// copyChunk queues, on the copy stream, layer ly's experts chunk into
+// staging half p (slot i: chunk[i]), after the products that last read
+// that half, and records the half's per-matrix ready events.
+func (g *Executor) copyChunk(ly *moeSpec, chunk []int32, p, part int) error {
+	h, b := g.hyb, g.b
+	if err := h.cs.Wait(h.free[p]); err != nil {
+		return err
+	}
+	stage, stageB := g.stagePart(ly, p, part)
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		expBytes := len(t.Data) / g.nExp
+		rowsE := t.Rows() / g.nExp
+		for sl, e := range chunk {
+			dst := stage[m] + cuda.DevicePtr(sl*expBytes)
+			if ly.resident[m] {
+				if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
+					return err
+				}
+			} else if err := h.cs.UploadAsync(dst, g.hostData[t][int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+				return err
+			}
+			if ly.expB[m] != nil {
+				bias, err := b.vec(ly.expB[m])
+				if err != nil {
+					return err
+				}
+				if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rowsE), bias+cuda.DevicePtr(4*int(e)*rowsE), uint64(4*rowsE)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := h.ready[p][m].Record(h.cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextStreamedMoE is the MoE layer after ly when its experts are streamed
+// (not all resident), else nil.
+func (g *Executor) nextStreamedMoE(ly *moeSpec) *moeSpec {
+	h := g.hyb
+	if h.nextMoE == nil {
+		h.nextMoE = map[*moeSpec]*moeSpec{}
+		ms := g.moes()
+		for i := 0; i+1 < len(ms); i++ {
+			h.nextMoE[ms[i]] = ms[i+1]
+		}
+	}
+	if next := h.nextMoE[ly]; next != nil && !next.allResident {
+		return next
+	}
+	return nil
 }

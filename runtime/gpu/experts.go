@@ -188,7 +188,10 @@ func (g *Executor) streamExperts(ly *moeSpec, cm *costModel, ids []int32, onCPU 
 	}
 	streamed, gpuPairs, chunk := 0, 0, 0
 	start := 0
-	if g.byExpertChunks(n) {
+	if !g.byExpertChunks(n) {
+		// The token chunks below reuse the staging area from its start.
+		h.prefetch.ok = false
+	} else {
 		var err error
 		if streamed, gpuPairs, err = g.streamByExpert(ly, ids, onCPU, dx, dw, dh, n); err != nil {
 			return err

@@ -29,7 +29,12 @@ func TestGroupedExpertLaunch(t *testing.T) {
 				o        Options
 				forceCPU func(int) int
 			}{{o: Options{ExpertsOnGPU: true}}, {o: Options{ExpertsOn: ExpertsGPU}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4}},
-				{o: Options{StagingExperts: 4}, forceCPU: half}, {o: Options{}, forceCPU: half}} {
+				{o: Options{StagingExperts: 4}, forceCPU: half}, {o: Options{}, forceCPU: half},
+				// The next layer's first chunk copied ahead: taken when the
+				// guess holds (all on the GPU), recopied when the split
+				// changes it.
+				{o: Options{ExpertsOn: ExpertsGPU, PrefetchExperts: true}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4, PrefetchExperts: true}},
+				{o: Options{StagingExperts: 4, PrefetchExperts: true}, forceCPU: half}} {
 				o := c.o
 				run := func(gemmMin int) ([]float32, int) {
 					b := newTestBackend(t)
@@ -55,6 +60,9 @@ func TestGroupedExpertLaunch(t *testing.T) {
 					p, err := b.StopProfile()
 					if err != nil {
 						t.Fatal(err)
+					}
+					if o.PrefetchExperts && c.forceCPU == nil && gemmMin > 0 && g.ExpertStats().PrefetchedExperts == 0 {
+						t.Errorf("%+v: no expert chunk was taken from the prefetch", o)
 					}
 					grouped := 0
 					for _, e := range p.Entries {
