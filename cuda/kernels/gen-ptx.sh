@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the PTX of every kernel source in this directory with nvcc.
-# Each .ptx starts with "// gguftool-source-sha256: <hex>", the sha256 of
+# Each .ptx (embedded as .ptx.gz) starts with "// gguftool-source-sha256: <hex>", the sha256 of
 # common.cuh followed by the .cu source, which TestPTXMatchesSources checks.
 # Usage: cuda/kernels/gen-ptx.sh [file.cu...]   (NVCC, NVCC_ARCH override)
 set -euo pipefail
@@ -18,6 +18,9 @@ for cu in "${srcs[@]}"; do
   sum=$(cat common.cuh "$cu" | sha256sum | cut -d' ' -f1)
   { printf '// gguftool-source-sha256: %s\n' "$sum"; cat "$ptx.tmp"; } > "$ptx"
   rm -f "$ptx.tmp"
-  echo "gen-ptx: $ptx ($(wc -c < "$ptx") bytes)"
+  # Embedded compressed (-n: no name or time, so the same PTX gives the
+  # same bytes); the plain .ptx stays beside it, git-ignored, for reading.
+  gzip -9n < "$ptx" > "$ptx.gz"
+  echo "gen-ptx: $ptx.gz ($(wc -c < "$ptx") bytes of PTX, $(wc -c < "$ptx.gz") compressed)"
 done
 exit $status
