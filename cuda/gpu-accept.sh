@@ -118,6 +118,8 @@ if [ -z "${SKIP_20B:-}" ]; then
   done
   # The cross-layer prefetch of expert chunks (off by default until timed).
   sampled f16-4GiB-bench-prefetch env GGUFTOOL_PREFETCH_EXPERTS=1 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
+  # ... and with the tiled prefill attention too (off by default until checked: step 0 tests it).
+  sampled f16-4GiB-bench-prefetch-tiled env GGUFTOOL_PREFETCH_EXPERTS=1 GGUFTOOL_ATTN_TILED=1 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
   echo "== 1b. where the time goes (GPU time per kernel, one profiled pp512 and tg32)"
   "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 32 -r 1 --profile | tail -40
 fi
@@ -142,6 +144,7 @@ if [ -z "${SKIP_20B:-}" ]; then
     sampled f16-8GiB-bench "$G" bench $M --vram 8GiB --ctx 4096 -p 512 -n 128 -r 2 --json
     echo "== 3b. all on the GPU (reference)"
     sampled f16-all-gpu-bench "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 128 -r 2 --json
+    sampled f16-all-gpu-bench-tiled env GGUFTOOL_ATTN_TILED=1 "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 16 -r 2 --json
   fi
   rm -f $M
   echo "== 4. gpt-oss-20b Q8_0 layout"

@@ -24,16 +24,17 @@ var ptxFS embed.FS
 
 // Module names (the .cu files without extension).
 const (
-	Embed       = "embed"
-	Norm        = "norm"
-	Rope        = "rope"
-	Attention   = "attention"
-	Matmul      = "matmul"
-	Matvec      = "matvec"
-	Gemm        = "gemm"
-	Router      = "router"
-	SwiGLU      = "swiglu"
-	Elementwise = "elementwise"
+	Embed          = "embed"
+	Norm           = "norm"
+	Rope           = "rope"
+	Attention      = "attention"
+	Matmul         = "matmul"
+	Matvec         = "matvec"
+	AttentionTiled = "attention_tiled"
+	Gemm           = "gemm"
+	Router         = "router"
+	SwiGLU         = "swiglu"
+	Elementwise    = "elementwise"
 )
 
 // HeaderPrefix starts the first line of every generated PTX file.

@@ -26,6 +26,7 @@ func Emulate(f *cuda.Fake) {
 		f.Kernels["get_rows_"+t.String()] = emulateGetRows(t)
 	}
 	emulateMatVec(f)
+	emulateAttentionTiled(f)
 	f.Kernels["rope_f32"] = emulateRope
 	f.Kernels["attention_f16"] = emulateAttention
 	f.Kernels["kv_store_f16"] = emulateKVStore

@@ -222,7 +222,11 @@ func (k *Kernels) Attention(s *cuda.Stream, p cputwin.AttentionParams, q, kc, vc
 	if wrapped := p.Pos0+p.NTok > cells; wrapped && (p.Window <= 0 || cells < p.Window+p.NTok-1) {
 		return fmt.Errorf("ops: attention: a ring of %d cells cannot hold positions %d..%d (window %d)", cells, p.Pos0, p.Pos0+p.NTok-1, p.Window)
 	}
-	return k.launch("attention_f16", s, cuda.Dim3{X: uint32(p.NHead), Y: uint32(p.NTok), Z: 1}, cuda.Dim3{X: 128, Y: 1, Z: 1},
+	name, grid, block := "attention_f16", cuda.Dim3{X: uint32(p.NHead), Y: uint32(p.NTok), Z: 1}, cuda.Dim3{X: 128, Y: 1, Z: 1}
+	if attentionTiledOn() && attentionTiledFits(p, q, kc, vc) {
+		name, grid, block = "attention_f16_tiled", cuda.Dim3{X: uint32(p.NHead), Y: ceilDiv(p.NTok, attTiledQ), Z: 1}, cuda.Dim3{X: attTiledThreads, Y: 1, Z: 1}
+	}
+	return k.launch(name, s, grid, block,
 		q, p.QTokStride, p.QHeadStride, kc, p.KPosStride, p.KHeadStride, vc, p.VPosStride, p.VHeadStride,
 		out, p.OTokStride, p.OHeadStride, sinks, p.NTok, p.NHead, p.NHeadKV, p.DK, p.DV, p.Pos0, p.Window, cells, p.Scale)
 }
