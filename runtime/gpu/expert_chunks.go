@@ -6,7 +6,6 @@ import (
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
-	"github.com/gguftool/gguftool/cuda/ops"
 )
 
 // A prompt batch whose experts live in host memory is streamed expert
@@ -137,21 +136,9 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 			if m == 2 {
 				x, xStride = dg, ff
 			}
-			if ops.GroupedOK(stage[m], expBytes, cols) {
-				if err := k.MatMulGrouped(st, typ, stage[m], expBytes, dtri+cuda.DevicePtr(4*3*c*part), len(chunk), maxRows, x, xStride, outs[m], rowsE, bias, rowsE, cols, rowsE); err != nil {
-					return 0, 0, err
-				}
-			} else {
-				for sl, e := range chunk {
-					var be cuda.DevicePtr
-					if bias != 0 {
-						be = bias + cuda.DevicePtr(4*sl*rowsE)
-					}
-					if err := k.MatMul(st, typ, stage[m]+cuda.DevicePtr(int64(sl)*expBytes), x+cuda.DevicePtr(4*first[e]*xStride), xStride,
-						outs[m]+cuda.DevicePtr(4*first[e]*rowsE), rowsE, be, cols, rowsE, count[e]); err != nil {
-						return 0, 0, err
-					}
-				}
+			t3 := tri[3*c*part : 3*(c*part+len(chunk))]
+			if err := g.groupMatrix(typ, stage[m], expBytes, bias, t3, dtri+cuda.DevicePtr(4*3*c*part), maxRows, true, x, xStride, outs[m], rowsE, cols); err != nil {
+				return 0, 0, err
 			}
 			if m == 1 {
 				off := cuda.DevicePtr(4 * r0 * ff)
@@ -177,58 +164,6 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 		return 0, 0, err
 	}
 	return copied, rows, k.MoESum(st, dy, dw, dh, d, kk, n, true)
-}
-
-// stagePart returns where staging half p (of part experts) holds layer
-// ly's matrices and biases.
-func (g *Executor) stagePart(ly *moeSpec, p, part int) (stage, stageB [3]cuda.DevicePtr) {
-	for m := 0; m < 3; m++ {
-		t := ly.exps[m]
-		expBytes := len(t.Data) / g.nExp
-		rowsE := t.Rows() / g.nExp
-		stage[m] = g.stage[m].At(uint64(p * part * expBytes))
-		stageB[m] = g.stageBias[m].At(uint64(4 * p * part * rowsE))
-	}
-	return stage, stageB
-}
-
-// copyChunk queues, on the copy stream, layer ly's experts chunk into
-// staging half p (slot i: chunk[i]), after the products that last read
-// that half, and records the half's per-matrix ready events.
-func (g *Executor) copyChunk(ly *moeSpec, chunk []int32, p, part int) error {
-	h, b := g.hyb, g.b
-	if err := h.cs.Wait(h.free[p]); err != nil {
-		return err
-	}
-	stage, stageB := g.stagePart(ly, p, part)
-	for m := 0; m < 3; m++ {
-		t := ly.exps[m]
-		expBytes := len(t.Data) / g.nExp
-		rowsE := t.Rows() / g.nExp
-		for sl, e := range chunk {
-			dst := stage[m] + cuda.DevicePtr(sl*expBytes)
-			if ly.resident[m] {
-				if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
-					return err
-				}
-			} else if err := h.cs.UploadAsync(dst, g.hostData[t][int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
-				return err
-			}
-			if ly.expB[m] != nil {
-				bias, err := b.vec(ly.expB[m])
-				if err != nil {
-					return err
-				}
-				if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rowsE), bias+cuda.DevicePtr(4*int(e)*rowsE), uint64(4*rowsE)); err != nil {
-					return err
-				}
-			}
-		}
-		if err := h.ready[p][m].Record(h.cs); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // nextStreamedMoE is the MoE layer after ly when its experts are streamed

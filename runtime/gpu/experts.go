@@ -240,44 +240,12 @@ func (g *Executor) streamExperts(ly *moeSpec, cm *costModel, ids []int32, onCPU 
 		}
 		part := chunk % h.parts
 		chunk++
-		// Copies into this part wait until the products that last read it
-		// are done.
-		if err := h.cs.Wait(h.free[part]); err != nil {
+		// The copies wait until the products that last read this part are
+		// done (copyChunk).
+		if err := g.copyChunk(ly, order, part, capacity); err != nil {
 			return err
 		}
-		var stage, stageB [3]cuda.DevicePtr
-		for m := 0; m < 3; m++ {
-			t := ly.exps[m]
-			host := g.hostData[t]
-			expBytes := len(t.Data) / g.nExp
-			rows := t.Rows() / g.nExp
-			base := part * capacity
-			stage[m] = g.stage[m].At(uint64(base * expBytes))
-			stageB[m] = g.stageBias[m].At(uint64(4 * base * rows))
-			for sl, e := range order {
-				dst := stage[m] + cuda.DevicePtr(sl*expBytes)
-				if ly.resident[m] {
-					// Already on the GPU: a device-to-device copy.
-					if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
-						return err
-					}
-				} else if err := h.cs.UploadAsync(dst, host[int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
-					return err
-				}
-				if ly.expB[m] != nil {
-					bias, err := b.vec(ly.expB[m])
-					if err != nil {
-						return err
-					}
-					if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rows), bias+cuda.DevicePtr(4*int(e)*rows), uint64(4*rows)); err != nil {
-						return err
-					}
-				}
-			}
-			if err := h.ready[part][m].Record(h.cs); err != nil {
-				return err
-			}
-		}
+		stage, stageB := g.stagePart(ly, part, capacity)
 		streamed += len(order)
 		wait := func(m int) error { return st.Wait(h.ready[part][m]) }
 		x, w, y := dx+cuda.DevicePtr(4*t0*d), dw+cuda.DevicePtr(4*t0*kk), dh+cuda.DevicePtr(4*t0*d)
@@ -314,6 +282,60 @@ func (g *Executor) streamExperts(ly *moeSpec, cm *costModel, ids []int32, onCPU 
 	h.stats.StreamedExperts += int64(streamed)
 	h.stats.StreamedBytes += int64(streamed) * cm.expertBytes
 	h.stats.GPUTokenProducts += int64(gpuPairs)
+	return nil
+}
+
+// stagePart returns where staging part p (of part experts each) holds
+// layer ly's matrices and biases.
+func (g *Executor) stagePart(ly *moeSpec, p, part int) (stage, stageB [3]cuda.DevicePtr) {
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		expBytes := len(t.Data) / g.nExp
+		rowsE := t.Rows() / g.nExp
+		stage[m] = g.stage[m].At(uint64(p * part * expBytes))
+		stageB[m] = g.stageBias[m].At(uint64(4 * p * part * rowsE))
+	}
+	return stage, stageB
+}
+
+// copyChunk queues, on the copy stream, layer ly's experts chunk into
+// staging part p (slot i: chunk[i]), after the products that last read
+// that part, and records the part's per-matrix ready events. Both the
+// token chunks (streamExperts) and the expert chunks (expert_chunks.go)
+// fill the staging area this way.
+func (g *Executor) copyChunk(ly *moeSpec, chunk []int32, p, part int) error {
+	h, b := g.hyb, g.b
+	if err := h.cs.Wait(h.free[p]); err != nil {
+		return err
+	}
+	stage, stageB := g.stagePart(ly, p, part)
+	for m := 0; m < 3; m++ {
+		t := ly.exps[m]
+		expBytes := len(t.Data) / g.nExp
+		rowsE := t.Rows() / g.nExp
+		for sl, e := range chunk {
+			dst := stage[m] + cuda.DevicePtr(sl*expBytes)
+			if ly.resident[m] {
+				if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
+					return err
+				}
+			} else if err := h.cs.UploadAsync(dst, g.hostData[t][int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+				return err
+			}
+			if ly.expB[m] != nil {
+				bias, err := b.vec(ly.expB[m])
+				if err != nil {
+					return err
+				}
+				if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rowsE), bias+cuda.DevicePtr(4*int(e)*rowsE), uint64(4*rowsE)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := h.ready[p][m].Record(h.cs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -399,11 +421,9 @@ func (g *Executor) groupedProducts(ly *moeSpec, stage, stageB [3]cuda.DevicePtr,
 	if !pinned {
 		idx = make([]int32, 5*np)
 	}
-	offsets := make([]int, len(groups))
 	tri := idx[2*np : 2*np+3*len(groups)]
 	i, maxRows := 0, 0
 	for gi, pairs := range groups {
-		offsets[gi] = i
 		tri[3*gi], tri[3*gi+1], tri[3*gi+2] = keys[pairs[0]], int32(i), int32(len(pairs))
 		maxRows = max(maxRows, len(pairs))
 		for _, p := range pairs {
@@ -469,22 +489,8 @@ func (g *Executor) groupedProducts(ly *moeSpec, stage, stageB [3]cuda.DevicePtr,
 		if m == 2 {
 			x, xStride = dg, ff
 		}
-		if useGrouped && ops.GroupedOK(wBase, expBytes, cols) {
-			if err := k.MatMulGrouped(st, typ, wBase, expBytes, dtri, len(groups), maxRows, x, xStride, outs[m], rows, biasBase, rows, cols, rows); err != nil {
-				return err
-			}
-		} else {
-			for gi, pairs := range groups {
-				key := keys[pairs[0]]
-				w := wBase + cuda.DevicePtr(int64(key)*expBytes)
-				var bias cuda.DevicePtr
-				if biasBase != 0 {
-					bias = biasBase + cuda.DevicePtr(4*int(key)*rows)
-				}
-				if err := k.MatMul(st, typ, w, x+cuda.DevicePtr(4*offsets[gi]*xStride), xStride, outs[m]+cuda.DevicePtr(4*offsets[gi]*rows), rows, bias, cols, rows, len(pairs)); err != nil {
-					return err
-				}
-			}
+		if err := g.groupMatrix(typ, wBase, expBytes, biasBase, tri, dtri, maxRows, useGrouped, x, xStride, outs[m], rows, cols); err != nil {
+			return err
 		}
 		if m == 1 {
 			if err := k.GLU(st, g.glu, dg, ff, du, ff, dg, ff, ff, np, g.gluAlpha, g.gluLimit); err != nil {
@@ -496,6 +502,32 @@ func (g *Executor) groupedProducts(ly *moeSpec, stage, stageB [3]cuda.DevicePtr,
 		return err
 	}
 	return k.MoESum(st, dy, dw, dh, d, kk, nt, true)
+}
+
+// groupMatrix queues one expert matrix for groups of sorted rows: tri holds
+// (expert slot, first row, rows) triples (dtri: their device copy), the
+// matrices expBytes apart from wBase, their biases (if biasBase) rows
+// apart. With grouped (and aligned weights) it is one tensor-core launch
+// for all groups; otherwise one MatMul per group.
+func (g *Executor) groupMatrix(typ cputwin.WeightType, wBase cuda.DevicePtr, expBytes int64, biasBase cuda.DevicePtr, tri []int32, dtri cuda.DevicePtr,
+	maxRows int, grouped bool, x cuda.DevicePtr, xStride int, out cuda.DevicePtr, rows, cols int) error {
+	k, st := g.b.k, g.b.s
+	nGroups := len(tri) / 3
+	if grouped && ops.GroupedOK(wBase, expBytes, cols) {
+		return k.MatMulGrouped(st, typ, wBase, expBytes, dtri, nGroups, maxRows, x, xStride, out, rows, biasBase, rows, cols, rows)
+	}
+	for i := 0; i < nGroups; i++ {
+		key, first, n := tri[3*i], int(tri[3*i+1]), int(tri[3*i+2])
+		var bias cuda.DevicePtr
+		if biasBase != 0 {
+			bias = biasBase + cuda.DevicePtr(4*int(key)*rows)
+		}
+		if err := k.MatMul(st, typ, wBase+cuda.DevicePtr(int64(key)*expBytes), x+cuda.DevicePtr(4*first*xStride), xStride,
+			out+cuda.DevicePtr(4*first*rows), rows, bias, cols, rows, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Reserve allocates the scratch buffers a batch of n tokens needs (the
