@@ -79,6 +79,16 @@ type benchResult struct {
 	Results           []benchRow   `json:"results"`
 }
 
+// benchTokens returns n deterministic token ids spread over a vocabulary
+// of vocab ids (the prompts and decode inputs of every bench test).
+func benchTokens(n, vocab int) []int32 {
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32((i*7919 + 13) % vocab)
+	}
+	return ids
+}
+
 func meanSD(xs []float64) (float64, float64) {
 	var m float64
 	for _, x := range xs {
@@ -139,16 +149,8 @@ func runBench(cmd *cobra.Command, path string, o *benchOptions) error {
 		Model: path, Architecture: m.Arch, ModelBytes: f.Size(), DecodeBytesPerTok: m.DecodeBytesPerToken(),
 		Machine: benchMachine{CPU: cpuName(), Threads: kernels.Threads(), Kernels: kernels.SIMD(), MemoryReadGBPerS: bw / 1e9},
 	}
-	// Deterministic token ids spread over the vocabulary.
-	tokens := func(n int) []int32 {
-		ids := make([]int32, n)
-		for i := range ids {
-			ids[i] = int32((i*7919 + 13) % m.NVocab)
-		}
-		return ids
-	}
 	if o.pp > 0 {
-		prompt := tokens(o.pp)
+		prompt := benchTokens(o.pp, m.NVocab)
 		var rates []float64
 		for r := 0; r <= o.reps; r++ { // r == 0 warms the page cache up
 			start := time.Now()
@@ -163,7 +165,7 @@ func runBench(cmd *cobra.Command, path string, o *benchOptions) error {
 		res.Results = append(res.Results, benchRow{Test: fmt.Sprintf("pp%d", o.pp), Tokens: o.pp, Reps: o.reps, TokensPerS: mean, SD: sd})
 	}
 	if o.tg > 0 {
-		ids := tokens(o.tg)
+		ids := benchTokens(o.tg, m.NVocab)
 		var rates []float64
 		for r := 0; r <= o.reps; r++ {
 			s := m.NewSession(o.tg)

@@ -131,15 +131,8 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 			res.Experts[name] = st
 		}
 	}
-	tokens := func(n int) []int32 {
-		ids := make([]int32, n)
-		for i := range ids {
-			ids[i] = int32((i*7919 + 13) % m.NVocab)
-		}
-		return ids
-	}
 	if o.pp > 0 {
-		prompt := tokens(o.pp)
+		prompt := benchTokens(o.pp, m.NVocab)
 		var rates []float64
 		startTest()
 		for r := 0; r <= o.reps; r++ { // r == 0 warms up
@@ -164,7 +157,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		endTest(fmt.Sprintf("pp%d", o.pp))
 	}
 	if o.tg > 0 {
-		ids := tokens(o.tg)
+		ids := benchTokens(o.tg, m.NVocab)
 		var rates []float64
 		startTest()
 		for r := 0; r <= o.reps; r++ {

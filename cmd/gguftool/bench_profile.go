@@ -22,13 +22,6 @@ type gpuProfile struct {
 // tokens/s above are the unprofiled ones).
 func profileGPU(be *gpu.Backend, eng *gpuEngine, ctx, pp, tg, ubatch, vocab int) ([]gpuProfile, error) {
 	var out []gpuProfile
-	tokens := func(n int) []int32 {
-		ids := make([]int32, n)
-		for i := range ids {
-			ids[i] = int32((i*7919 + 13) % vocab)
-		}
-		return ids
-	}
 	pass := func(name string, f func(s sequence) error) error {
 		s, err := eng.newSeq(ctx)
 		if err != nil {
@@ -51,7 +44,7 @@ func profileGPU(be *gpu.Backend, eng *gpuEngine, ctx, pp, tg, ubatch, vocab int)
 	}
 	if pp > 0 {
 		if err := pass(fmt.Sprintf("pp%d", pp), func(s sequence) error {
-			_, err := evalChunked(s, tokens(pp), ubatch, false, vocab)
+			_, err := evalChunked(s, benchTokens(pp, vocab), ubatch, false, vocab)
 			return err
 		}); err != nil {
 			return nil, err
@@ -59,7 +52,7 @@ func profileGPU(be *gpu.Backend, eng *gpuEngine, ctx, pp, tg, ubatch, vocab int)
 	}
 	if tg > 0 {
 		if err := pass(fmt.Sprintf("tg%d", tg), func(s sequence) error {
-			for _, id := range tokens(tg) {
+			for _, id := range benchTokens(tg, vocab) {
 				if _, err := s.Eval([]int32{id}, false); err != nil {
 					return err
 				}
