@@ -14,7 +14,7 @@ import (
 // ptxas, so it runs only when AttentionTiledEnv is "1" (TestAttentionTiledGPU
 // then compares it with the twin on a GPU).
 
-// AttentionTiledEnv set to "1" sends Attention batches that fit (64-wide
+// AttentionTiledEnv set to "1" when the kernels load sends Attention batches that fit (64-wide
 // heads, at least attTiledMinTokens queries, aligned operands) to
 // attention_f16_tiled.
 const AttentionTiledEnv = "GGUFTOOL_ATTN_TILED"

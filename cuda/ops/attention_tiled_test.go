@@ -9,7 +9,7 @@ import (
 	"github.com/gguftool/gguftool/cuda/cputwin"
 )
 
-// TestAttentionTiledDispatch: with AttentionTiledEnv on, prefill batches of
+// TestAttentionTiledDispatch: with AttentionTiledEnv on at load, prefill batches of
 // 64-wide heads go to attention_f16_tiled (grid: heads × 64-query blocks)
 // and compute the twin's function on the fake driver; decode steps, other
 // head sizes and the default stay on attention_f16.
@@ -77,6 +77,7 @@ func TestAttentionTiledDispatch(t *testing.T) {
 		t.Errorf("default: %s", name)
 	}
 	t.Setenv(AttentionTiledEnv, "1")
+	k.attnTiled = attentionTiledOn() // what Load reads
 	if name, grid := run(100, 64); name != "attention_f16_tiled" || grid.X != 4 || grid.Y != 2 {
 		t.Errorf("tiled on, 100 tokens: %s grid %+v", name, grid)
 	}

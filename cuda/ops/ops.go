@@ -23,6 +23,8 @@ type Kernels struct {
 	modules []*cuda.Module
 	fns     map[string]*cuda.Function
 	prof    *profiler // set between StartProfile and StopProfile
+	// attnTiled: AttentionTiledEnv was "1" at load (attention_tiled.go).
+	attnTiled bool
 
 	// GemmMinTokens: MatMul batches of at least this many tokens run on the
 	// tensor-core kernel (gemm.cu) where its layout needs are met; 0 never.
@@ -83,7 +85,7 @@ func LoadFrom(ctx *cuda.Context, src PTXSource) (*Kernels, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kernels{ctx: ctx, fns: map[string]*cuda.Function{}, GemmMinTokens: minTok}
+	k := &Kernels{ctx: ctx, fns: map[string]*cuda.Function{}, GemmMinTokens: minTok, attnTiled: attentionTiledOn()}
 	for mod, names := range kernelNames() {
 		ptx, err := src(mod)
 		if err != nil {
@@ -223,7 +225,7 @@ func (k *Kernels) Attention(s *cuda.Stream, p cputwin.AttentionParams, q, kc, vc
 		return fmt.Errorf("ops: attention: a ring of %d cells cannot hold positions %d..%d (window %d)", cells, p.Pos0, p.Pos0+p.NTok-1, p.Window)
 	}
 	name, grid, block := "attention_f16", cuda.Dim3{X: uint32(p.NHead), Y: uint32(p.NTok), Z: 1}, cuda.Dim3{X: 128, Y: 1, Z: 1}
-	if attentionTiledOn() && attentionTiledFits(p, q, kc, vc) {
+	if k.attnTiled && attentionTiledFits(p, q, kc, vc) {
 		name, grid, block = "attention_f16_tiled", cuda.Dim3{X: uint32(p.NHead), Y: ceilDiv(p.NTok, attTiledQ), Z: 1}, cuda.Dim3{X: attTiledThreads, Y: 1, Z: 1}
 	}
 	return k.launch(name, s, grid, block,
