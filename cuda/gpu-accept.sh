@@ -116,10 +116,10 @@ if [ -z "${SKIP_20B:-}" ]; then
   for e in auto $([ -z "${QUICK:-}" ] && echo gpu); do
     sampled f16-4GiB-bench-$e "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --experts-on $e --json
   done
-  # The cross-layer prefetch of expert chunks (off by default until timed).
-  sampled f16-4GiB-bench-prefetch env GGUFTOOL_PREFETCH_EXPERTS=1 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
-  # ... and with the tiled prefill attention too (off by default until checked: step 0 tests it).
-  sampled f16-4GiB-bench-prefetch-tiled env GGUFTOOL_PREFETCH_EXPERTS=1 GGUFTOOL_ATTN_TILED=1 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
+  # Same-call baselines: without the cross-layer expert prefetch, and
+  # without it and the tiled prefill attention (both on by default).
+  sampled f16-4GiB-bench-noprefetch env GGUFTOOL_PREFETCH_EXPERTS=0 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
+  sampled f16-4GiB-bench-noprefetch-untiled env GGUFTOOL_PREFETCH_EXPERTS=0 GGUFTOOL_ATTN_TILED=0 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
   echo "== 1b. where the time goes (GPU time per kernel, one profiled pp512 and tg32)"
   "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 32 -r 1 --profile | tail -40
 fi
@@ -144,7 +144,7 @@ if [ -z "${SKIP_20B:-}" ]; then
     sampled f16-8GiB-bench "$G" bench $M --vram 8GiB --ctx 4096 -p 512 -n 128 -r 2 --json
     echo "== 3b. all on the GPU (reference)"
     sampled f16-all-gpu-bench "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 128 -r 2 --json
-    sampled f16-all-gpu-bench-tiled env GGUFTOOL_ATTN_TILED=1 "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 16 -r 2 --json
+    sampled f16-all-gpu-bench-untiled env GGUFTOOL_ATTN_TILED=0 "$G" bench $M --vram 40GiB --ctx 4096 -p 512 -n 16 -r 2 --json
   fi
   rm -f $M
   echo "== 4. gpt-oss-20b Q8_0 layout"
@@ -155,7 +155,7 @@ if [ -z "${SKIP_20B:-}" ]; then
   echo "Q8_0 smallest budget at 4k: $min bytes ($((min / MB)) MiB)"
   sampled q8-2GiB-run "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 2 --json
   sampled q8-2GiB-bench "$G" bench $M --vram 2GiB --ctx 4096 -p 512 -n 128 -r 2 --json
-  sampled q8-2GiB-bench-prefetch env GGUFTOOL_PREFETCH_EXPERTS=1 "$G" bench $M --vram 2GiB --ctx 4096 -p 512 -n 16 -r 2 --json
+  sampled q8-2GiB-bench-noprefetch env GGUFTOOL_PREFETCH_EXPERTS=0 "$G" bench $M --vram 2GiB --ctx 4096 -p 512 -n 16 -r 2 --json
   # The CUDA context with the driver's default per-thread stack (ops.Load
   # lowers it to 256 B): what the lower limit saves.
   [ -z "${QUICK:-}" ] && sampled q8-2GiB-run-default-stack env GGUFTOOL_CUDA_STACK=default "$G" run $M --vram 2GiB --ctx 4096 --tokens $P16 -n 8 --json

@@ -9,10 +9,10 @@ import (
 	"github.com/gguftool/gguftool/cuda/cputwin"
 )
 
-// TestAttentionTiledDispatch: with AttentionTiledEnv on at load, prefill batches of
-// 64-wide heads go to attention_f16_tiled (grid: heads × 64-query blocks)
-// and compute the twin's function on the fake driver; decode steps, other
-// head sizes and the default stay on attention_f16.
+// TestAttentionTiledDispatch: by default prefill batches of 64-wide heads
+// go to attention_f16_tiled (grid: heads × 64-query blocks) and compute the
+// twin's function on the fake driver; decode steps, other head sizes and
+// AttentionTiledEnv "0" stay on attention_f16.
 func TestAttentionTiledDispatch(t *testing.T) {
 	f, k := fakeKernels(t)
 	Emulate(f)
@@ -73,17 +73,19 @@ func TestAttentionTiledDispatch(t *testing.T) {
 		}
 		return l.Name, l.Grid
 	}
-	if name, _ := run(100, 64); name != "attention_f16" {
-		t.Errorf("default: %s", name)
-	}
-	t.Setenv(AttentionTiledEnv, "1")
+	t.Setenv(AttentionTiledEnv, "0")
 	k.attnTiled = attentionTiledOn() // what Load reads
+	if name, _ := run(100, 64); name != "attention_f16" {
+		t.Errorf("tiled off: %s", name)
+	}
+	t.Setenv(AttentionTiledEnv, "")
+	k.attnTiled = attentionTiledOn()
 	if name, grid := run(100, 64); name != "attention_f16_tiled" || grid.X != 4 || grid.Y != 2 {
-		t.Errorf("tiled on, 100 tokens: %s grid %+v", name, grid)
+		t.Errorf("default, 100 tokens: %s grid %+v", name, grid)
 	}
 	for _, c := range []struct{ n, dk int }{{1, 64}, {8, 64}, {100, 128}} {
 		if name, _ := run(c.n, c.dk); name != "attention_f16" {
-			t.Errorf("tiled on, %d tokens of dk %d: %s, want attention_f16", c.n, c.dk, name)
+			t.Errorf("default, %d tokens of dk %d: %s, want attention_f16", c.n, c.dk, name)
 		}
 	}
 }

@@ -23,7 +23,7 @@ type Kernels struct {
 	modules []*cuda.Module
 	fns     map[string]*cuda.Function
 	prof    *profiler // set between StartProfile and StopProfile
-	// attnTiled: AttentionTiledEnv was "1" at load (attention_tiled.go).
+	// attnTiled: AttentionTiledEnv was not "0" at load (attention_tiled.go).
 	attnTiled bool
 
 	// GemmMinTokens: MatMul batches of at least this many tokens run on the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -186,7 +185,7 @@ type ExpertStats struct {
 	StreamedBytes   int64 `json:"streamed_bytes"`
 	// PrefetchedExperts: experts of a prompt batch's chunk that were
 	// already staged, copied while the previous layer computed
-	// (Options.PrefetchExperts).
+	// (unless Options.NoPrefetch).
 	PrefetchedExperts int64 `json:"prefetched_experts,omitempty"`
 	GPUTokenProducts  int64 `json:"gpu_token_products"`
 	// CPUSeconds: wall time of the CPU's expert work (overlapping the GPU
@@ -277,8 +276,8 @@ func (g *Executor) newHybrid() error {
 	ctx := g.b.ctx
 	h := &hybridState{costs: map[costKey]*costModel{}}
 	g.hyb = h
-	if os.Getenv(PrefetchEnv) == "1" {
-		g.o.PrefetchExperts = true
+	if os.Getenv(PrefetchEnv) == "0" {
+		g.o.NoPrefetch = true
 	}
 	var err error
 	if h.cs, err = ctx.NewStream(); err != nil {
@@ -484,7 +483,7 @@ func (w *decodeWall) observe(c int, ms float64) {
 
 // chooseSplit decides which of the picked experts (ids: n·kk pairs) the CPU
 // computes. It returns onCPU by expert id (nil: none).
-func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
+func (g *Executor) chooseSplit(ly *moeSpec, cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
 	h := g.hyb
 	count := make([]int, g.nExp)
 	var distinct []int32
@@ -495,9 +494,14 @@ func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, 
 		count[e]++
 	}
 	// The CPU takes the experts with the fewest tokens: they cost it least
-	// relative to a copy.
+	// relative to a copy. Experts already copied ahead into the staging
+	// area (expert_chunks.go) go last: their copy is paid for.
+	ahead := make([]bool, g.nExp)
+	for _, e := range h.prefetched(ly) {
+		ahead[e] = true
+	}
 	slices.SortFunc(distinct, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(b2i(ahead[a]), b2i(ahead[b])), cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
 	})
 	var c int
 	switch {
@@ -555,7 +559,8 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		}
 		byExpert[e] = append(byExpert[e], p)
 	}
-	ff := ly.exps[0].Rows() / g.nExp
+	em := g.cpuMats(ly)
+	ff := em.ff
 	grow := func(s *[]float32, n int) []float32 {
 		if cap(*s) < n {
 			*s = make([]float32, n)
@@ -563,7 +568,7 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		return (*s)[:n]
 	}
 	// Experts of one token run together, row blocks of all of them shared
-	// by the cores (one fork per phase instead of one per product).
+	// by the cores (one batch of jobs instead of one per product).
 	var singles []int32
 	for _, e := range order {
 		if len(byExpert[e]) == 1 {
@@ -575,7 +580,12 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 	}
 	if len(singles) > 0 {
 		gt, up, y := grow(&h.gb, len(singles)*ff), grow(&h.ub, len(singles)*ff), grow(&h.yb, len(singles)*d)
-		g.singleTokenExperts(ly, singles, byExpert, x, gt, up, y)
+		xs := make([][]float32, len(singles))
+		for i, e := range singles {
+			t := byExpert[e][0] / kk
+			xs[i] = x[t*d : (t+1)*d]
+		}
+		em.singleTokens(singles, xs, gt, up, y, expertRunners())
 		for i, e := range singles {
 			p := byExpert[e][0]
 			t := p / kk
@@ -597,25 +607,7 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 			t := p / kk
 			copy(xs[j*d:(j+1)*d], x[t*d:(t+1)*d])
 		}
-		ei := int(e)
-		mat := func(i, rows int) kernels.Mat { return ly.exps[i].Mat().RowRange(ei*rows, (ei+1)*rows) }
-		kernels.MatMul(gt, mat(0, ff), xs, m)
-		kernels.MatMul(up, mat(1, ff), xs, m)
-		if b := ly.expB[0]; b != nil {
-			addRows(gt, b[ei*ff:(ei+1)*ff], m)
-		}
-		if b := ly.expB[1]; b != nil {
-			addRows(up, b[ei*ff:(ei+1)*ff], m)
-		}
-		if g.glu == cputwin.SwiGLUOAI {
-			kernels.SwiGLUOAI(gt, gt, up, g.gluAlpha, g.gluLimit)
-		} else {
-			kernels.SwiGLU(gt, gt, up)
-		}
-		kernels.MatMul(y, mat(2, d), gt, m)
-		if b := ly.expB[2]; b != nil {
-			addRows(y, b[ei*d:(ei+1)*d], m)
-		}
+		em.tokens(int(e), xs, m, gt, up, y)
 		for j, p := range ps {
 			t := p / kk
 			kernels.AddScaled(out[t*d:(t+1)*d], y[j*d:(j+1)*d], w[p])
@@ -625,85 +617,129 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 	return experts, pairs
 }
 
-// singleTokenExperts computes experts used by one token each: gate and up
-// rows of all of them as one parallel job list, the activation, then the
-// down rows, into y (one d-row per expert). gt and up hold ff per expert.
-func (g *Executor) singleTokenExperts(ly *moeSpec, es []int32, byExpert map[int32][]int, x, gt, up, y []float32) {
-	d, kk := g.d, g.nUsed
-	ff := ly.exps[0].Rows() / g.nExp
-	// Row blocks small enough that kernels.MatVec runs them inline
-	// (~64K multiply-adds), so the only goroutines are the workers here.
-	block := func(cols int) int { return max(1, 65536/cols) }
-	xOf := func(i int) []float32 {
-		t := byExpert[es[i]][0] / kk
-		return x[t*d : (t+1)*d]
-	}
-	bg := block(d)
-	nbg := (ff + bg - 1) / bg
-	parallelJobs(2*len(es)*nbg, func(j int) {
-		i, m, k := j/(2*nbg), (j/nbg)%2, j%nbg
-		r0, r1 := k*bg, min((k+1)*bg, ff)
-		e := int(es[i])
-		dst := gt
-		if m == 1 {
-			dst = up
-		}
-		kernels.MatVec(dst[i*ff+r0:i*ff+r1], ly.exps[m].Mat().RowRange(e*ff+r0, e*ff+r1), xOf(i))
-	})
-	for i, e := range es {
-		ei := int(e)
-		gi, ui := gt[i*ff:(i+1)*ff], up[i*ff:(i+1)*ff]
-		if b := ly.expB[0]; b != nil {
-			kernels.Add(gi, b[ei*ff:(ei+1)*ff])
-		}
-		if b := ly.expB[1]; b != nil {
-			kernels.Add(ui, b[ei*ff:(ei+1)*ff])
-		}
-		if g.glu == cputwin.SwiGLUOAI {
-			kernels.SwiGLUOAI(gi, gi, ui, g.gluAlpha, g.gluLimit)
-		} else {
-			kernels.SwiGLU(gi, gi, ui)
-		}
-	}
-	bd := block(ff)
-	nbd := (d + bd - 1) / bd
-	parallelJobs(len(es)*nbd, func(j int) {
-		i, k := j/nbd, j%nbd
-		r0, r1 := k*bd, min((k+1)*bd, d)
-		e := int(es[i])
-		kernels.MatVec(y[i*d+r0:i*d+r1], ly.exps[2].Mat().RowRange(e*d+r0, e*d+r1), gt[i*ff:(i+1)*ff])
-	})
-	if b := ly.expB[2]; b != nil {
-		for i, e := range es {
-			kernels.Add(y[i*d:(i+1)*d], b[int(e)*d:(int(e)+1)*d])
-		}
+// cpuExpertMats is a layer's routed experts as the CPU computes them: the
+// stacked gate, up and down matrices (nExp·ff, nExp·ff and nExp·d rows of
+// the mapped file), their biases (nil: none, else all experts') and the
+// activation. It holds what the expert products need and nothing of the
+// executor, so that benchmarks can build one from plain matrices.
+type cpuExpertMats struct {
+	mats         [3]kernels.Mat
+	bias         [3][]float32
+	d, ff        int
+	glu          cputwin.GLUMode
+	alpha, limit float32
+}
+
+func (g *Executor) cpuMats(ly *moeSpec) *cpuExpertMats {
+	return &cpuExpertMats{
+		mats:  [3]kernels.Mat{ly.exps[0].Mat(), ly.exps[1].Mat(), ly.exps[2].Mat()},
+		bias:  ly.expB,
+		d:     g.d,
+		ff:    ly.exps[0].Rows() / g.nExp,
+		glu:   g.glu,
+		alpha: g.gluAlpha, limit: g.gluLimit,
 	}
 }
 
-// parallelJobs runs fn(0..n-1) on kernels.Threads()−1 workers (one core
-// stays with the goroutine queuing the GPU's share: a worker never yields,
-// and the GPU must not wait for the cores), each taking the next job as it
-// finishes one.
-func parallelJobs(n int, fn func(j int)) {
-	workers := min(max(kernels.Threads()-1, 1), n)
-	if workers <= 1 {
-		for j := 0; j < n; j++ {
-			fn(j)
-		}
-		return
+// act applies the activation in place: gate = act(gate, up).
+func (em *cpuExpertMats) act(gate, up []float32) {
+	if em.glu == cputwin.SwiGLUOAI {
+		kernels.SwiGLUOAI(gate, gate, up, em.alpha, em.limit)
+	} else {
+		kernels.SwiGLU(gate, gate, up)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := int(next.Add(1) - 1); j < n; j = int(next.Add(1) - 1) {
-				fn(j)
+}
+
+// tokens computes expert e for m tokens xs (m·d) into y (m·d); gt and up
+// (m·ff) are scratch. kernels.MatMul splits each product over the cores.
+func (em *cpuExpertMats) tokens(e int, xs []float32, m int, gt, up, y []float32) {
+	d, ff := em.d, em.ff
+	mat := func(i, rows int) kernels.Mat { return em.mats[i].RowRange(e*rows, (e+1)*rows) }
+	kernels.MatMul(gt, mat(0, ff), xs, m)
+	kernels.MatMul(up, mat(1, ff), xs, m)
+	if b := em.bias[0]; b != nil {
+		addRows(gt, b[e*ff:(e+1)*ff], m)
+	}
+	if b := em.bias[1]; b != nil {
+		addRows(up, b[e*ff:(e+1)*ff], m)
+	}
+	em.act(gt, up)
+	kernels.MatMul(y, mat(2, d), gt, m)
+	if b := em.bias[2]; b != nil {
+		addRows(y, b[e*d:(e+1)*d], m)
+	}
+}
+
+// matVecRows is how many rows one kernels.MatVec call of the expert
+// products takes (~64K multiply-adds, so that it runs inline on the
+// calling worker). The results depend on these boundaries (the 4-row
+// kernel and the 1-row kernel round differently), so jobs are made of
+// whole blocks of this size, whatever their size.
+func matVecRows(cols int) int { return max(1, 65536/cols) }
+
+// cpuJobBytes is about how many weight bytes one job of singleTokens
+// reads: big enough that taking a job (an atomic add shared by all cores)
+// and starting its streams are small beside it, small enough that the
+// cores finish together. A var: the benchmarks compare values.
+var cpuJobBytes = 64 << 10
+
+// singleTokens computes experts es used by one token each, expert i on
+// input xs[i] (d floats), into y (d floats per expert), on runners
+// goroutines (expertRunners); gt and up (ff per expert) are scratch.
+//
+// One batch of jobs on the pool's runners covers the whole layer: first,
+// for each expert, blocks of gate and up rows with their biases and the
+// activation (elementwise, so a job finishes its own rows of the hidden
+// vector); then, for each expert, blocks of down rows with their bias. A
+// down job waits (spinning) until its expert's hidden vector is complete;
+// all gate/up jobs are taken before any down job, and expert 0's finish
+// first, so the wait is only for the last few in flight: no barrier
+// between the phases, no serial activation, no fork per phase.
+func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []float32, runners int) {
+	d, ff, k := em.d, em.ff, len(es)
+	bg, bd := matVecRows(d), matVecRows(ff)
+	nbg, nbd := (ff+bg-1)/bg, (d+bd-1)/bd
+	// Blocks per job: gate/up jobs read two matrices' rows.
+	sg := max(1, cpuJobBytes/(2*bg*em.mats[0].RowBytes()))
+	sd := max(1, cpuJobBytes/(bd*em.mats[2].RowBytes()))
+	jg, jd := (nbg+sg-1)/sg, (nbd+sd-1)/sd
+	done := make([]atomic.Int32, k) // gate/up jobs finished, by expert
+	cpuJobs.run(k*(jg+jd), runners, func(j int) {
+		if j < k*jg {
+			i, q := j/jg, j%jg
+			e, x := int(es[i]), xs[i]
+			for blk := q * sg; blk < min((q+1)*sg, nbg); blk++ {
+				r0, r1 := blk*bg, min((blk+1)*bg, ff)
+				gi, ui := gt[i*ff+r0:i*ff+r1], up[i*ff+r0:i*ff+r1]
+				kernels.MatVec(gi, em.mats[0].RowRange(e*ff+r0, e*ff+r1), x)
+				kernels.MatVec(ui, em.mats[1].RowRange(e*ff+r0, e*ff+r1), x)
+				if b := em.bias[0]; b != nil {
+					kernels.Add(gi, b[e*ff+r0:e*ff+r1])
+				}
+				if b := em.bias[1]; b != nil {
+					kernels.Add(ui, b[e*ff+r0:e*ff+r1])
+				}
+				em.act(gi, ui)
 			}
-		}()
-	}
-	wg.Wait()
+			done[i].Add(1)
+			return
+		}
+		j -= k * jg
+		i, q := j/jd, j%jd
+		var s spinner
+		for done[i].Load() < int32(jg) {
+			s.spin()
+		}
+		e, hid := int(es[i]), gt[i*ff:(i+1)*ff]
+		for blk := q * sd; blk < min((q+1)*sd, nbd); blk++ {
+			r0, r1 := blk*bd, min((blk+1)*bd, d)
+			yi := y[i*d+r0 : i*d+r1]
+			kernels.MatVec(yi, em.mats[2].RowRange(e*d+r0, e*d+r1), hid)
+			if b := em.bias[2]; b != nil {
+				kernels.Add(yi, b[e*d+r0:e*d+r1])
+			}
+		}
+	})
 }
 
 // addRows adds bias b to each of the m rows of x.
@@ -756,7 +792,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		}
 	}
 	cm := g.costModel(ly)
-	onCPU, nCPU, nGPU := g.chooseSplit(cm, ids)
+	onCPU, nCPU, nGPU := g.chooseSplit(ly, cm, ids)
 	if h.pend.ok {
 		h.pend.start = synced
 		// The interval after the last MoE layer spans the output head and

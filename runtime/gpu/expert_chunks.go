@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/gguftool/gguftool/cuda"
 	"github.com/gguftool/gguftool/cuda/cputwin"
@@ -36,31 +35,31 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 	d, ff, kk := g.d, g.ff, g.nUsed
 	np := n * kk
 	onGPU := func(e int32) bool { return onCPU == nil || !onCPU[e] }
-	// Rows sorted by expert (ascending id), each expert's rows contiguous.
 	count := make([]int, g.nExp)
 	for _, e := range ids[:np] {
 		if onGPU(e) {
 			count[e]++
 		}
 	}
-	var order []int32
-	first := make([]int, g.nExp)
-	rows := 0
-	for e := range count {
-		if count[e] > 0 {
-			first[e] = rows
-			rows += count[e]
-			order = append(order, int32(e))
-		}
-	}
-	if len(order) == 0 {
+	part := g.o.StagingExperts / 2
+	chunks := g.planExpertChunks(ly, count, part)
+	if len(chunks) == 0 {
 		return 0, 0, nil
 	}
-	part := g.o.StagingExperts / 2
-	nChunks := (len(order) + part - 1) / part
+	// Rows sorted by chunk, then expert: each expert's rows contiguous, and
+	// each chunk's (its activation runs on the chunk's row range).
+	first := make([]int, g.nExp)
+	rows, nOrder := 0, 0
+	for _, c := range chunks {
+		for _, e := range c.experts {
+			first[e] = rows
+			rows += count[e]
+			nOrder++
+		}
+	}
 	// Pinned: idx (row → token), inv (pair → row; the CPU's pairs read row
 	// 0, weighted 0), then per chunk its (slot, first row, rows) triples.
-	buf := int32s(h.hIdx, 2*np+3*len(order))
+	buf := int32s(h.hIdx, 2*np+3*nOrder)
 	idx, inv, tri := buf[:np], buf[np:2*np], buf[2*np:]
 	next := append([]int(nil), first...)
 	for p, e := range ids[:np] {
@@ -73,8 +72,12 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 		idx[r] = int32(p / kk)
 		inv[p] = int32(r)
 	}
-	for i, e := range order {
-		tri[3*i], tri[3*i+1], tri[3*i+2] = int32(i%part), int32(first[e]), int32(count[e])
+	i := 0
+	for _, c := range chunks {
+		for j, e := range c.experts {
+			tri[3*i], tri[3*i+1], tri[3*i+2] = c.slots[j], int32(first[e]), int32(count[e])
+			i++
+		}
 	}
 	a := &allocator{b: b}
 	didx := a.get(scrIdx, 5*np)
@@ -92,13 +95,9 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 		return 0, 0, err
 	}
 	outs := [3]cuda.DevicePtr{dg, du, ys}
-	copied := 0
-	pre := h.prefetch
-	h.prefetch.ok = false
-	for c := 0; c < nChunks; c++ {
-		chunk := order[c*part : min((c+1)*part, len(order))]
-		p := (h.nextPart + c) % 2
-		ahead := c == 0 && pre.ok && pre.ly == ly && pre.part == p && slices.Equal(pre.experts, chunk)
+	copied, t0 := 0, 0
+	for _, c := range chunks {
+		p, chunk := c.part, c.experts
 		r0 := first[chunk[0]]
 		r1 := first[chunk[len(chunk)-1]] + count[chunk[len(chunk)-1]]
 		maxRows := 0
@@ -106,9 +105,9 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 			maxRows = max(maxRows, count[e])
 		}
 		stage, stageB := g.stagePart(ly, p, part)
-		if ahead {
-			// Copied while the previous layer computed: its ready events
-			// stand (nothing recorded them since).
+		if c.ahead {
+			// Copied while the previous layer computed: the part's ready
+			// events stand (nothing recorded them since).
 			h.stats.PrefetchedExperts += int64(len(chunk))
 		} else {
 			if err := g.copyChunk(ly, chunk, p, part); err != nil {
@@ -116,6 +115,9 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 			}
 			copied += len(chunk)
 		}
+		t3 := tri[3*t0 : 3*(t0+len(chunk))]
+		dt3 := dtri + cuda.DevicePtr(4*3*t0)
+		t0 += len(chunk)
 		for m := 0; m < 3; m++ {
 			t := ly.exps[m]
 			typ := cputwin.WeightType(t.Info.Type)
@@ -136,8 +138,7 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 			if m == 2 {
 				x, xStride = dg, ff
 			}
-			t3 := tri[3*c*part : 3*(c*part+len(chunk))]
-			if err := g.groupMatrix(typ, stage[m], expBytes, bias, t3, dtri+cuda.DevicePtr(4*3*c*part), maxRows, true, x, xStride, outs[m], rowsE, cols); err != nil {
+			if err := g.groupMatrix(typ, stage[m], expBytes, bias, t3, dt3, maxRows, true, x, xStride, outs[m], rowsE, cols); err != nil {
 				return 0, 0, err
 			}
 			if m == 1 {
@@ -151,19 +152,89 @@ func (g *Executor) streamByExpert(ly *moeSpec, ids []int32, onCPU []bool, dx, dw
 			return 0, 0, err
 		}
 	}
-	h.nextPart = (h.nextPart + nChunks) % 2
-	if next := g.nextStreamedMoE(ly); next != nil && g.o.PrefetchExperts {
-		guess := append([]int32(nil), order[:min(part, len(order))]...)
-		if err := g.copyChunk(next, guess, h.nextPart, part); err != nil {
+	h.nextPart = (chunks[len(chunks)-1].part + 1) % 2
+	if nx := g.nextStreamedMoE(ly); nx != nil && !g.o.NoPrefetch {
+		// The guess for the next layer: its first experts by id. A prompt
+		// batch picks nearly every expert of every layer, the CPU split
+		// spares prefetched experts, and consecutive ids are one copy per
+		// matrix (copyChunk).
+		guess := make([]int32, min(part, g.nExp))
+		for i := range guess {
+			guess[i] = int32(i)
+		}
+		if err := g.copyChunk(nx, guess, h.nextPart, part); err != nil {
 			return 0, 0, err
 		}
 		copied += len(guess)
-		h.prefetch.ly, h.prefetch.part, h.prefetch.experts, h.prefetch.ok = next, h.nextPart, guess, true
+		h.prefetch.ly, h.prefetch.part, h.prefetch.experts, h.prefetch.ok = nx, h.nextPart, guess, true
 	}
 	if err := k.GetRows(st, cputwin.F32, ys, dinv, dy, d, np); err != nil {
 		return 0, 0, err
 	}
 	return copied, rows, k.MoESum(st, dy, dw, dh, d, kk, n, true)
+}
+
+// expertChunk is one staging part's load: experts, their slots in the
+// part, and whether they were copied ahead (the previous layer's prefetch).
+type expertChunk struct {
+	experts, slots []int32
+	part           int
+	ahead          bool
+}
+
+// planExpertChunks splits the experts with tokens (count > 0) into chunks
+// of at most part experts on alternating staging parts. Experts the
+// previous layer prefetched into a part for ly come first, in the slots
+// they were copied to (a prefetched expert no token picked costs only its
+// copy); the rest follow by ascending id, starting on the other part. It
+// consumes the prefetch.
+func (g *Executor) planExpertChunks(ly *moeSpec, count []int, part int) []expertChunk {
+	h := g.hyb
+	pre := h.prefetch
+	h.prefetch.ok = false
+	var chunks []expertChunk
+	taken := make([]bool, g.nExp)
+	p := h.nextPart
+	if pre.ok && pre.ly == ly {
+		c := expertChunk{part: pre.part, ahead: true}
+		for sl, e := range pre.experts {
+			if count[e] > 0 {
+				c.experts = append(c.experts, e)
+				c.slots = append(c.slots, int32(sl))
+				taken[e] = true
+			}
+		}
+		p = (pre.part + 1) % 2
+		if len(c.experts) > 0 {
+			chunks = append(chunks, c)
+		}
+	}
+	var c expertChunk
+	for e := range count {
+		if count[e] == 0 || taken[e] {
+			continue
+		}
+		if len(c.experts) == part {
+			c.part = p
+			chunks = append(chunks, c)
+			c, p = expertChunk{}, (p+1)%2
+		}
+		c.slots = append(c.slots, int32(len(c.experts)))
+		c.experts = append(c.experts, int32(e))
+	}
+	if len(c.experts) > 0 {
+		c.part = p
+		chunks = append(chunks, c)
+	}
+	return chunks
+}
+
+// prefetched reports the experts copied ahead for layer ly (nil: none).
+func (h *hybridState) prefetched(ly *moeSpec) []int32 {
+	if h.prefetch.ok && h.prefetch.ly == ly {
+		return h.prefetch.experts
+	}
+	return nil
 }
 
 // nextStreamedMoE is the MoE layer after ly when its experts are streamed

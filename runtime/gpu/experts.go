@@ -309,25 +309,40 @@ func (g *Executor) copyChunk(ly *moeSpec, chunk []int32, p, part int) error {
 		return err
 	}
 	stage, stageB := g.stagePart(ly, p, part)
+	// Experts with consecutive ids in consecutive slots are adjacent in
+	// both places: one copy per run (a prompt batch's chunks are mostly
+	// runs), fewer and larger transfers on the bus.
+	type run struct{ slot, e, n int }
+	var runs []run
+	for sl, e := range chunk {
+		if k := len(runs) - 1; k >= 0 && runs[k].slot+runs[k].n == sl && runs[k].e+runs[k].n == int(e) {
+			runs[k].n++
+			continue
+		}
+		runs = append(runs, run{sl, int(e), 1})
+	}
 	for m := 0; m < 3; m++ {
 		t := ly.exps[m]
 		expBytes := len(t.Data) / g.nExp
 		rowsE := t.Rows() / g.nExp
-		for sl, e := range chunk {
-			dst := stage[m] + cuda.DevicePtr(sl*expBytes)
-			if ly.resident[m] {
-				if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(int(e)*expBytes)), uint64(expBytes)); err != nil {
-					return err
-				}
-			} else if err := h.cs.UploadAsync(dst, g.hostData[t][int(e)*expBytes:(int(e)+1)*expBytes]); err != nil {
+		var bias cuda.DevicePtr
+		if ly.expB[m] != nil {
+			var err error
+			if bias, err = b.vec(ly.expB[m]); err != nil {
 				return err
 			}
-			if ly.expB[m] != nil {
-				bias, err := b.vec(ly.expB[m])
-				if err != nil {
+		}
+		for _, r := range runs {
+			dst := stage[m] + cuda.DevicePtr(r.slot*expBytes)
+			if ly.resident[m] {
+				if err := h.cs.CopyAsync(dst, b.weights[t].buf.At(uint64(r.e*expBytes)), uint64(r.n*expBytes)); err != nil {
 					return err
 				}
-				if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*sl*rowsE), bias+cuda.DevicePtr(4*int(e)*rowsE), uint64(4*rowsE)); err != nil {
+			} else if err := h.cs.UploadAsync(dst, g.hostData[t][r.e*expBytes:(r.e+r.n)*expBytes]); err != nil {
+				return err
+			}
+			if bias != 0 {
+				if err := h.cs.CopyAsync(stageB[m]+cuda.DevicePtr(4*r.slot*rowsE), bias+cuda.DevicePtr(4*r.e*rowsE), uint64(4*r.n*rowsE)); err != nil {
 					return err
 				}
 			}

@@ -28,13 +28,13 @@ func TestGroupedExpertLaunch(t *testing.T) {
 			for _, c := range []struct {
 				o        Options
 				forceCPU func(int) int
-			}{{o: Options{ExpertsOnGPU: true}}, {o: Options{ExpertsOn: ExpertsGPU}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4}},
-				{o: Options{StagingExperts: 4}, forceCPU: half}, {o: Options{}, forceCPU: half},
-				// The next layer's first chunk copied ahead: taken when the
-				// guess holds (all on the GPU), recopied when the split
-				// changes it.
-				{o: Options{ExpertsOn: ExpertsGPU, PrefetchExperts: true}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4, PrefetchExperts: true}},
-				{o: Options{StagingExperts: 4, PrefetchExperts: true}, forceCPU: half}} {
+			}{{o: Options{ExpertsOnGPU: true}}, {o: Options{ExpertsOn: ExpertsGPU, NoPrefetch: true}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4, NoPrefetch: true}},
+				{o: Options{StagingExperts: 4, NoPrefetch: true}, forceCPU: half}, {o: Options{NoPrefetch: true}, forceCPU: half},
+				// The next layer's busiest experts copied ahead: used where
+				// its tokens picked them, also when the CPU takes part of
+				// the layer (it spares the prefetched ones).
+				{o: Options{ExpertsOn: ExpertsGPU}}, {o: Options{ExpertsOn: ExpertsGPU, StagingExperts: 4}},
+				{o: Options{StagingExperts: 4}, forceCPU: half}} {
 				o := c.o
 				run := func(gemmMin int) ([]float32, int) {
 					b := newTestBackend(t)
@@ -61,7 +61,7 @@ func TestGroupedExpertLaunch(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if o.PrefetchExperts && c.forceCPU == nil && gemmMin > 0 && g.ExpertStats().PrefetchedExperts == 0 {
+					if !o.NoPrefetch && !o.ExpertsOnGPU && gemmMin > 0 && g.ExpertStats().PrefetchedExperts == 0 {
 						t.Errorf("%+v: no expert chunk was taken from the prefetch", o)
 					}
 					grouped := 0
