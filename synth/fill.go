@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"strings"
 
 	"github.com/gguftool/gguftool/gguf"
+	"github.com/gguftool/gguftool/quant"
 )
 
 // rng is wyrand: one multiply per 8 random bytes, far faster than a disk.
@@ -32,118 +32,266 @@ func (r *rng) fillRandom(b []byte) {
 	}
 }
 
-// valueKind says what values a float tensor should hold so that a model
-// built from the file computes finite numbers and routes tokens to many
-// experts: norms near 1, rope factors 1, routers with a wide spread,
-// everything else small.
-type valueKind int
-
-const (
-	kindWeight valueKind = iota
-	kindNorm
-	kindOne
-	kindRouter
-	kindBias
-)
-
-func kindOf(name string) valueKind {
-	switch {
-	case strings.HasPrefix(name, "rope_factors"):
-		return kindOne
-	case strings.Contains(name, "_norm.weight"):
-		return kindNorm
-	case strings.Contains(name, "ffn_gate_inp.weight"):
-		return kindRouter
-	case strings.HasSuffix(name, ".bias") || strings.Contains(name, "attn_sinks"):
-		return kindBias
-	}
-	return kindWeight
+// filler generates one tensor's data: values drawn from the tensor's
+// valueSpec, encoded in its type. Float types pick each value from a table
+// of 4096 Gaussian quantiles (12 random bits a value); quantized types get
+// random codes and block scales set so that the dequantized values have
+// mean 0 and the spec's σ, the scales varying by up to 2× from block to
+// block as a real checkpoint's do (so a kernel reading the wrong block's
+// scale gives a wrong answer, not the same one).
+type filler struct {
+	typ  gguf.Type
+	f32  []uint32 // F32 table (bit patterns)
+	f16  []uint16 // F16 or BF16 table
+	d    [scaleLevels]uint16
+	dmin [scaleLevels]uint16 // Q4_1, Q5_1 (the min, negative), Q4_K, Q5_K, Q2_K (dmin)
+	e8m0 [scaleLevels]byte   // MXFP4
+	q    quantLayout
 }
 
-// Sane block scales: fp16 bit patterns of about 1e-3 (exponent field 5,
-// 2^-10, random mantissa) and E8M0 exponents 118–122 for MXFP4, as
-// performance.md §1.2 suggests.
+// quantLayout is what the filler needs to know of a block type: where its
+// fp16 scale and min live, the rms of its codes when the scale is 1 (with
+// the min set to centre them), the min as a multiple of the scale, and the
+// sub-block scale bytes it writes as constants.
+type quantLayout struct {
+	dOff, minOff int     // byte offsets of the fp16 d and min/dmin; minOff < 0: none
+	codeRMS      float64 // rms of the centred code values for d = 1
+	minPerD      float64 // min = minPerD·d
+	signedD      bool    // d < 0 in half the blocks (ggml's Q4_0/Q5_0/IQ4_NL quantizers give either sign), which centres codes without a min
+	fixed        []fixedBytes
+}
+
+type fixedBytes struct {
+	off int
+	val []byte
+}
+
 const (
-	f16ScaleBase = 0x1400
-	f16ScaleMask = 0x03ff
+	tableBits   = 12
+	tableSize   = 1 << tableBits
+	scaleLevels = 16
 )
 
-// fill writes valid random data of type typ into b, which holds whole
-// blocks (or whole elements for float types).
-func (r *rng) fill(b []byte, typ gguf.Type, kind valueKind) error {
+func rmsOf(vals []float64) float64 {
+	s := 0.0
+	for _, v := range vals {
+		s += v * v
+	}
+	return math.Sqrt(s / float64(len(vals)))
+}
+
+// centred returns lo..hi minus c.
+func centred(lo, hi int, c float64) []float64 {
+	var v []float64
+	for q := lo; q <= hi; q++ {
+		v = append(v, float64(q)-c)
+	}
+	return v
+}
+
+func scaled(v []float64, k float64) []float64 {
+	for i := range v {
+		v[i] *= k
+	}
+	return v
+}
+
+var (
+	iq4nlValues = []float64{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+	mxfp4Values = []float64{0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12}
+)
+
+func repeat(b byte, n int) []byte {
+	s := make([]byte, n)
+	for i := range s {
+		s[i] = b
+	}
+	return s
+}
+
+// layoutOf describes typ's blocks. K-quant sub-block scales are fixed at
+// 15 (16 for the signed Q3_K/Q6_K ones) and the mins at the same 15, so
+// that with dmin = (mean code)·d every sub-block is centred on zero.
+func layoutOf(typ gguf.Type) (quantLayout, error) {
+	switch typ {
+	case gguf.TypeQ8_0:
+		return quantLayout{minOff: -1, codeRMS: rmsOf(centred(-128, 127, 0))}, nil
+	case gguf.TypeQ4_0:
+		return quantLayout{minOff: -1, codeRMS: rmsOf(centred(0, 15, 8)), signedD: true}, nil
+	case gguf.TypeQ5_0:
+		return quantLayout{minOff: -1, codeRMS: rmsOf(centred(0, 31, 16)), signedD: true}, nil
+	case gguf.TypeIQ4_NL:
+		return quantLayout{minOff: -1, codeRMS: rmsOf(iq4nlValues), signedD: true}, nil
+	case gguf.TypeQ4_1:
+		return quantLayout{minOff: 2, codeRMS: rmsOf(centred(0, 15, 7.5)), minPerD: -7.5}, nil
+	case gguf.TypeQ5_1:
+		return quantLayout{minOff: 2, codeRMS: rmsOf(centred(0, 31, 15.5)), minPerD: -15.5}, nil
+	case gguf.TypeQ4_K:
+		// scales[12] at 4: bytes 0-7 hold the low 6 bits of scale and min
+		// of sub-blocks 0-3 (and 0 in the top two bits), bytes 8-11 the
+		// low nibbles of sub-blocks 4-7's.
+		return quantLayout{minOff: 2, codeRMS: rmsOf(scaled(centred(0, 15, 7.5), 15)), minPerD: 7.5,
+			fixed: []fixedBytes{{4, repeat(15, 8)}, {12, repeat(0xFF, 4)}}}, nil
+	case gguf.TypeQ5_K:
+		return quantLayout{minOff: 2, codeRMS: rmsOf(scaled(centred(0, 31, 15.5), 15)), minPerD: 15.5,
+			fixed: []fixedBytes{{4, repeat(15, 8)}, {12, repeat(0xFF, 4)}}}, nil
+	case gguf.TypeQ6_K:
+		// int8 scales[16] at 192, d at 208.
+		return quantLayout{dOff: 208, minOff: -1, codeRMS: rmsOf(scaled(centred(0, 63, 32), 16)),
+			fixed: []fixedBytes{{192, repeat(16, 16)}}}, nil
+	case gguf.TypeQ2_K:
+		// scales[16] at 0 (scale low nibble, min high nibble), d at 80, dmin at 82.
+		return quantLayout{dOff: 80, minOff: 82, codeRMS: rmsOf(scaled(centred(0, 3, 1.5), 15)), minPerD: 1.5,
+			fixed: []fixedBytes{{0, repeat(0xFF, 16)}}}, nil
+	case gguf.TypeQ3_K:
+		// scales[12] at 96: sixteen 6-bit scales stored with an offset of
+		// 32, low nibbles in bytes 0-7, top two bits in bytes 8-11 (byte
+		// 8+j%4, bits 2·(j/4)). 0x00 ×8, then 0xFF, 0x55, 0xFF, 0x55 make
+		// the even sub-blocks' scales 48 (+16) and the odd ones' 16 (-16),
+		// so the codes' mean of -0.5 cancels. d at 108.
+		return quantLayout{dOff: 108, minOff: -1, codeRMS: rmsOf(scaled(centred(-4, 3, 0), 16)),
+			fixed: []fixedBytes{{96, repeat(0, 8)}, {104, []byte{0xFF, 0x55, 0xFF, 0x55}}}}, nil
+	case gguf.TypeMXFP4:
+		return quantLayout{minOff: -1, codeRMS: rmsOf(mxfp4Values)}, nil
+	}
+	return quantLayout{}, fmt.Errorf("synth cannot generate %s data", typ)
+}
+
+// gaussTable returns tableSize standard normal quantiles scaled to rms 1,
+// so the table's values have exactly the spec's mean and σ.
+func gaussTable(s valueSpec) []float64 {
+	z := make([]float64, tableSize)
+	for i := range z {
+		z[i] = math.Sqrt2 * math.Erfinv(2*(float64(i)+0.5)/tableSize-1)
+	}
+	k := s.sigma / rmsOf(z)
+	for i := range z {
+		z[i] = s.mean + z[i]*k
+	}
+	return z
+}
+
+// scaleMultipliers are the block-to-block variation of quantized scales:
+// 2^u for u evenly spread over (-1, 1), and the rms of those multipliers,
+// by which the base scale is divided.
+func scaleMultipliers() (m [scaleLevels]float64, rms float64) {
+	s := 0.0
+	for i := range m {
+		m[i] = math.Exp2(-1 + (2*float64(i)+1)/scaleLevels)
+		s += m[i] * m[i]
+	}
+	return m, math.Sqrt(s / scaleLevels)
+}
+
+func newFiller(typ gguf.Type, s valueSpec) (*filler, error) {
+	f := &filler{typ: typ}
 	switch typ {
 	case gguf.TypeF32:
-		for i := 0; i+4 <= len(b); i += 4 {
-			u := float32(r.next()>>40) / (1 << 24) // [0, 1)
-			var v float32
-			switch kind {
-			case kindOne:
-				v = 1
-			case kindNorm:
-				v = 1 + (u-0.5)*0.1
-			case kindRouter:
-				v = (u - 0.5) * 0.2
-			default:
-				v = (u - 0.5) * 0.04
-			}
-			binary.LittleEndian.PutUint32(b[i:], math.Float32bits(v))
+		for _, v := range gaussTable(s) {
+			f.f32 = append(f.f32, math.Float32bits(float32(v)))
 		}
-		return nil
+		return f, nil
 	case gguf.TypeF16:
-		// Random sign and mantissa, exponent field 8..11: |x| in [2^-7, 2^-3).
-		for i := 0; i+8 <= len(b); i += 8 {
-			binary.LittleEndian.PutUint64(b[i:], r.next()&0x8FFF8FFF8FFF8FFF|0x2000200020002000)
+		for _, v := range gaussTable(s) {
+			f.f16 = append(f.f16, quant.FP32ToFP16(float32(v)))
 		}
-		if rem := len(b) % 8; rem > 0 {
-			var tail [8]byte
-			binary.LittleEndian.PutUint64(tail[:], r.next()&0x8FFF8FFF8FFF8FFF|0x2000200020002000)
-			copy(b[len(b)-rem:], tail[:])
-		}
-		return nil
+		return f, nil
 	case gguf.TypeBF16:
-		// Exponent 120..123: |x| in [2^-7, 2^-3).
-		for i := 0; i+8 <= len(b); i += 8 {
-			binary.LittleEndian.PutUint64(b[i:], r.next()&0x81FF81FF81FF81FF|0x3C003C003C003C00)
+		for _, v := range gaussTable(s) {
+			f.f16 = append(f.f16, quant.FP32ToBF16(float32(v)))
 		}
-		if rem := len(b) % 8; rem > 0 {
-			var tail [8]byte
-			binary.LittleEndian.PutUint64(tail[:], r.next()&0x81FF81FF81FF81FF|0x3C003C003C003C00)
-			copy(b[len(b)-rem:], tail[:])
+		return f, nil
+	}
+	// Quantized: the mean is 0 (only norms and rope factors have one, and
+	// those are never quantized).
+	q, err := layoutOf(typ)
+	if err != nil {
+		return nil, err
+	}
+	f.q = q
+	mult, multRMS := scaleMultipliers()
+	if typ == gguf.TypeMXFP4 {
+		// value = code·2^(e-128): pick the 16 exponents around the ideal
+		// one, shifted so that their mean square hits σ² most closely.
+		ideal := math.Log2(max(s.sigma, 1e-30)/q.codeRMS) + 128
+		best, bestErr := 0.0, math.Inf(1)
+		for k := -32; k <= 32; k++ {
+			shift := float64(k) / 64
+			ms := 0.0
+			for i := range mult {
+				e := math.Round(ideal + math.Log2(mult[i]) + shift)
+				ms += math.Exp2(2 * (e - 128))
+			}
+			got := math.Sqrt(ms/scaleLevels) * q.codeRMS
+			if d := math.Abs(math.Log(got / s.sigma)); d < bestErr {
+				best, bestErr = shift, d
+			}
+		}
+		for i := range mult {
+			e := math.Round(ideal + math.Log2(mult[i]) + best)
+			f.e8m0[i] = byte(min(max(e, 1), 254))
+		}
+		return f, nil
+	}
+	base := s.sigma / (q.codeRMS * multRMS)
+	for i := range mult {
+		d := base * mult[i]
+		if q.signedD && i%2 == 1 {
+			d = -d
+		}
+		f.d[i] = quant.FP32ToFP16(float32(d))
+		f.dmin[i] = quant.FP32ToFP16(float32(d * q.minPerD))
+	}
+	return f, nil
+}
+
+// fill writes valid data of the filler's type into b, which holds whole
+// blocks (or whole elements for float types).
+func (f *filler) fill(r *rng, b []byte) error {
+	switch f.typ {
+	case gguf.TypeF32:
+		var x uint64
+		for i := 0; i+4 <= len(b); i += 4 {
+			if i%20 == 0 { // five 12-bit indexes a random word
+				x = r.next()
+			}
+			binary.LittleEndian.PutUint32(b[i:], f.f32[x&(tableSize-1)])
+			x >>= tableBits
+		}
+		return nil
+	case gguf.TypeF16, gguf.TypeBF16:
+		var x uint64
+		for i := 0; i+2 <= len(b); i += 2 {
+			if i%10 == 0 {
+				x = r.next()
+			}
+			binary.LittleEndian.PutUint16(b[i:], f.f16[x&(tableSize-1)])
+			x >>= tableBits
 		}
 		return nil
 	}
-	// Quantized: random codes, then a sane scale written over each block's
-	// scale fields.
-	var scales []int // byte offsets of fp16 scales inside a block
-	switch typ {
-	case gguf.TypeQ4_0, gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeIQ4_NL:
-		scales = []int{0}
-	case gguf.TypeQ4_1, gguf.TypeQ5_1, gguf.TypeQ4_K, gguf.TypeQ5_K:
-		scales = []int{0, 2}
-	case gguf.TypeQ6_K:
-		scales = []int{208}
-	case gguf.TypeQ2_K:
-		scales = []int{80, 82}
-	case gguf.TypeQ3_K:
-		scales = []int{108}
-	case gguf.TypeMXFP4:
-	default:
-		return fmt.Errorf("synth cannot generate %s data", typ)
-	}
-	bs := typ.TypeSize()
+	bs := f.typ.TypeSize()
 	if len(b)%bs != 0 {
-		return fmt.Errorf("internal: %d bytes is not a whole number of %s blocks", len(b), typ)
+		return fmt.Errorf("internal: %d bytes is not a whole number of %s blocks", len(b), f.typ)
 	}
 	r.fillRandom(b)
-	for off := 0; off < len(b); off += bs {
-		x := r.next()
-		if typ == gguf.TypeMXFP4 {
-			b[off] = 118 + byte(x%5)
+	var x uint64
+	for blk, off := 0, 0; off < len(b); blk, off = blk+1, off+bs {
+		if blk%16 == 0 { // sixteen 4-bit levels a random word
+			x = r.next()
+		}
+		lvl := x & (scaleLevels - 1)
+		x >>= 4
+		if f.typ == gguf.TypeMXFP4 {
+			b[off] = f.e8m0[lvl]
 			continue
 		}
-		for _, s := range scales {
-			binary.LittleEndian.PutUint16(b[off+s:], uint16(f16ScaleBase|x&f16ScaleMask))
-			x >>= 10
+		binary.LittleEndian.PutUint16(b[off+f.q.dOff:], f.d[lvl])
+		if f.q.minOff >= 0 {
+			binary.LittleEndian.PutUint16(b[off+f.q.minOff:], f.dmin[lvl])
+		}
+		for _, c := range f.q.fixed {
+			copy(b[off+c.off:], c.val)
 		}
 	}
 	return nil

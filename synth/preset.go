@@ -6,8 +6,13 @@
 // (../shared/reference/conversion.md): the same keys in the same order with
 // the same types, the same tensor names, shapes, types and order (one-shard
 // order). Only the values are random, and the tokenizer is a synthetic
-// vocabulary of the real size. Quantized blocks are written directly as
-// random codes with sane scales, so files of tens of GB stream at disk speed.
+// vocabulary of the real size. The values are those of a freshly
+// initialized network (values.go: σ = 1/√fan-in, residual writers scaled
+// down by √(2·layers), norms near 1), so the models are well-conditioned:
+// tiny numerical differences stay tiny through all the layers, which makes
+// them fit for checking one runtime against another. Quantized blocks are
+// written directly as random codes with scales chosen for that σ, so files
+// of tens of GB stream at disk speed.
 package synth
 
 import (

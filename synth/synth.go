@@ -137,7 +137,14 @@ func (m *Model) WriteTo(w io.Writer, progress func(done int64)) error {
 			size := int64(t.Size())
 			bs := int64(t.Type.TypeSize())
 			step := chunkBytes / bs * bs
-			kind := kindOf(t.Name)
+			f, err := newFiller(t.Type, specFor(t.Name, t.Dims, m.Preset.Layers))
+			if err != nil {
+				select {
+				case full <- chunk{err: fmt.Errorf("tensor %s: %w", t.Name, err)}:
+				case <-stop:
+				}
+				return
+			}
 			for done := int64(0); done < size; {
 				n := min(step, size-done)
 				var buf []byte
@@ -147,7 +154,7 @@ func (m *Model) WriteTo(w io.Writer, progress func(done int64)) error {
 					return
 				}
 				buf = buf[:n]
-				err := r.fill(buf, t.Type, kind)
+				err := f.fill(r, buf)
 				if err != nil {
 					err = fmt.Errorf("tensor %s: %w", t.Name, err)
 				}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gguftool/gguftool/gguf"
+	"github.com/gguftool/gguftool/quant"
 )
 
 // fixtureDump is the shape of testdata/fixtures/*/llama.cpp/*.gguf.json:
@@ -313,7 +314,7 @@ func TestGptOss20bF16MatchesLlamaCppBuffers(t *testing.T) {
 
 // TestWriteTinyIsValid writes every tiny preset in every type, reads it
 // back with the gguf reader and checks the header, the size and that every
-// float and every block scale is finite and sane.
+// tensor's dequantized values have the distribution specFor chose.
 func TestWriteTinyIsValid(t *testing.T) {
 	dir := t.TempDir()
 	for _, preset := range []string{"tiny-gpt-oss", "tiny-phimoe", "tiny-deepseek-moe", "tiny-deepseek-v2-lite"} {
@@ -339,7 +340,7 @@ func TestWriteTinyIsValid(t *testing.T) {
 			}
 			for i := range f.Tensors {
 				ti := &f.Tensors[i]
-				if err := checkData(ti.Type, f.Data(ti)); err != nil {
+				if err := checkData(ti, f.Data(ti), m.Preset.Layers); err != nil {
 					t.Errorf("%s %s: tensor %s: %v", preset, typ, ti.Name, err)
 				}
 			}
@@ -354,78 +355,34 @@ func TestWriteTinyIsValid(t *testing.T) {
 	}
 }
 
-func f16ToF32(h uint16) float32 {
-	e := int(h>>10) & 31
-	m := float64(h & 0x3ff)
-	var v float64
-	switch e {
-	case 0:
-		v = m / 1024 * math.Pow(2, -14)
-	case 31:
-		if m == 0 {
-			v = math.Inf(1)
-		} else {
-			v = math.NaN()
-		}
-	default:
-		v = (1 + m/1024) * math.Pow(2, float64(e-15))
+// checkData dequantizes a tensor and checks that its values are finite and
+// have the mean and standard deviation specFor chose (to within sampling
+// error and the 2^u steps of the block scales), none beyond 5σ of the mean.
+func checkData(ti *gguf.TensorInfo, b []byte, layers int) error {
+	n := int(ti.NumElements())
+	vals := make([]float32, n)
+	if err := quant.Dequantize(ti.Type, vals, b); err != nil {
+		return err
 	}
-	if h&0x8000 != 0 {
-		v = -v
+	want := specFor(ti.Name, ti.Dims, layers)
+	var sum, sq float64
+	for _, v := range vals {
+		x := float64(v)
+		if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x-want.mean) > 5*want.sigma+1e-6 {
+			return fmt.Errorf("value %g outside mean %g ± 5σ (σ %g)", v, want.mean, want.sigma)
+		}
+		sum += x
+		sq += (x - want.mean) * (x - want.mean)
 	}
-	return float32(v)
-}
-
-// checkData verifies that the values are finite and of a sane magnitude.
-func checkData(typ gguf.Type, b []byte) error {
-	sane := func(v float32, lo, hi float64) error {
-		a := math.Abs(float64(v))
-		if math.IsNaN(a) || math.IsInf(a, 0) || a > hi || (lo > 0 && a < lo) {
-			return fmt.Errorf("value %g outside [%g, %g]", v, lo, hi)
-		}
-		return nil
+	if n < 1024 || want.sigma == 0 {
+		return nil // too few values for statistics, or constant
 	}
-	switch typ {
-	case gguf.TypeF32:
-		for i := 0; i < len(b); i += 4 {
-			if err := sane(math.Float32frombits(binary.LittleEndian.Uint32(b[i:])), 0, 2); err != nil {
-				return err
-			}
-		}
-	case gguf.TypeF16:
-		for i := 0; i < len(b); i += 2 {
-			if err := sane(f16ToF32(binary.LittleEndian.Uint16(b[i:])), 1.0/256, 0.25); err != nil {
-				return err
-			}
-		}
-	case gguf.TypeBF16:
-		for i := 0; i < len(b); i += 2 {
-			v := math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[i:])) << 16)
-			if err := sane(v, 1.0/256, 0.25); err != nil {
-				return err
-			}
-		}
-	case gguf.TypeMXFP4:
-		for i := 0; i < len(b); i += 17 {
-			if b[i] < 118 || b[i] > 122 {
-				return fmt.Errorf("E8M0 exponent %d", b[i])
-			}
-		}
-	default:
-		offs := map[gguf.Type][]int{gguf.TypeQ8_0: {0}, gguf.TypeQ5_0: {0}, gguf.TypeQ4_0: {0},
-			gguf.TypeQ5_1: {0, 2}, gguf.TypeQ4_1: {0, 2}, gguf.TypeQ4_K: {0, 2}, gguf.TypeQ5_K: {0, 2},
-			gguf.TypeQ6_K: {208}}[typ]
-		if offs == nil {
-			return fmt.Errorf("unchecked type %s", typ)
-		}
-		bs := typ.TypeSize()
-		for i := 0; i < len(b); i += bs {
-			for _, o := range offs {
-				if err := sane(f16ToF32(binary.LittleEndian.Uint16(b[i+o:])), 1e-4, 1e-2); err != nil {
-					return err
-				}
-			}
-		}
+	mean, rms := sum/float64(n), math.Sqrt(sq/float64(n))
+	if math.Abs(mean-want.mean) > 0.1*want.sigma+5*want.sigma/math.Sqrt(float64(n)) {
+		return fmt.Errorf("mean %g, want %g (σ %g)", mean, want.mean, want.sigma)
+	}
+	if math.Abs(rms/want.sigma-1) > 0.2 {
+		return fmt.Errorf("standard deviation %g, want %g", rms, want.sigma)
 	}
 	return nil
 }
@@ -469,5 +426,69 @@ func BenchmarkBaselineZeroWrite(b *testing.B) {
 			gw.EndTensor()
 		}
 		gw.Close()
+	}
+}
+
+// TestFillerEveryType checks, for every type synth can write, that the
+// dequantized values have the requested mean and σ and that block scales
+// differ from block to block (a kernel that read the wrong block's scale
+// must give a different answer).
+func TestFillerEveryType(t *testing.T) {
+	types := []gguf.Type{gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_0,
+		gguf.TypeQ5_0, gguf.TypeQ4_1, gguf.TypeQ5_1, gguf.TypeIQ4_NL, gguf.TypeQ2_K, gguf.TypeQ3_K,
+		gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeMXFP4}
+	for _, typ := range types {
+		for _, sigma := range []float64{1, 0.02, 0.002} {
+			spec := valueSpec{sigma: sigma}
+			f, err := newFiller(typ, spec)
+			if err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			n := 256 * 256
+			buf := make([]byte, n/typ.BlockSize()*typ.TypeSize())
+			if err := f.fill(&rng{s: 1}, buf); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			vals := make([]float32, n)
+			if typ == gguf.TypeIQ4_NL { // not in quant: d·table[nibble], low nibbles first
+				for b := 0; b < n/32; b++ {
+					blk := buf[b*18 : (b+1)*18]
+					d := quant.FP16ToFP32(binary.LittleEndian.Uint16(blk))
+					for j := 0; j < 16; j++ {
+						vals[b*32+j] = d * float32(iq4nlValues[blk[2+j]&15])
+						vals[b*32+16+j] = d * float32(iq4nlValues[blk[2+j]>>4])
+					}
+				}
+			} else if err := quant.Dequantize(typ, vals, buf); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			var sum, sq float64
+			for _, v := range vals {
+				sum += float64(v)
+				sq += float64(v) * float64(v)
+			}
+			mean, rms := sum/float64(n), math.Sqrt(sq/float64(n))
+			if math.Abs(mean) > 0.05*sigma {
+				t.Errorf("%s σ %g: mean %g", typ, sigma, mean)
+			}
+			if math.Abs(rms/sigma-1) > 0.1 {
+				t.Errorf("%s σ %g: rms %g", typ, sigma, rms)
+			}
+			if typ.BlockSize() > 1 {
+				// rms of the first and of the second 8 blocks: the levels differ.
+				bs := typ.BlockSize()
+				distinct := map[float64]bool{}
+				for b := 0; b < 16; b++ {
+					s := 0.0
+					for _, v := range vals[b*bs : (b+1)*bs] {
+						s += float64(v) * float64(v)
+					}
+					distinct[math.Round(math.Log2(s)*4)] = true
+				}
+				if len(distinct) < 3 {
+					t.Errorf("%s: the first 16 blocks have %d scale levels", typ, len(distinct))
+				}
+			}
+		}
 	}
 }
