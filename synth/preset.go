@@ -218,6 +218,37 @@ func (p Preset) WithLayers(n int) (Preset, error) {
 	return p, nil
 }
 
+// WithVocab returns p with a vocabulary of n tokens instead of p.Vocab,
+// the special tokens kept at the same distance from the end (ids below 259,
+// the byte tokens and llama's <unk>/<s>/</s>, stay). Tests use it to run
+// real layer shapes without a gigabyte output head.
+func (p Preset) WithVocab(n int) (Preset, error) {
+	shift := p.Vocab - n
+	move := func(id int) (int, error) {
+		if id < 259 || shift == 0 {
+			return id, nil
+		}
+		if id-shift < 259 {
+			return 0, fmt.Errorf("--vocab %d: too small for %s's special tokens (at least %d)", n, p.Name, p.Vocab-id+259)
+		}
+		return id - shift, nil
+	}
+	if n < 1 || n > p.Vocab {
+		return p, fmt.Errorf("--vocab %d: must be between 1 and %s's %d", n, p.Name, p.Vocab)
+	}
+	tk := p.Tok
+	var err error
+	for _, id := range []*int{&tk.Real, &tk.ControlFrom, &tk.BOS, &tk.EOS, &tk.Pad, &tk.Unk} {
+		if *id >= 0 {
+			if *id, err = move(*id); err != nil {
+				return p, err
+			}
+		}
+	}
+	p.Tok, p.Vocab = tk, n
+	return p, nil
+}
+
 // layerOrder is the order in which the converter visits layers: source
 // names are sorted as strings, so "model.layers.10." comes before "…2.".
 func (p Preset) layerOrder() []int {

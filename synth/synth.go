@@ -11,6 +11,7 @@ import (
 type Options struct {
 	Preset string
 	Layers int    // 0: the preset's
+	Vocab  int    // 0: the preset's (see Preset.WithVocab)
 	Type   string // "": the preset's default (see Types)
 	Seed   uint64 // PRNG seed; the same options and seed give the same file
 }
@@ -38,6 +39,11 @@ func Build(o Options) (*Model, error) {
 	}
 	if o.Layers != 0 {
 		if p, err = p.WithLayers(o.Layers); err != nil {
+			return nil, err
+		}
+	}
+	if o.Vocab != 0 {
+		if p, err = p.WithVocab(o.Vocab); err != nil {
 			return nil, err
 		}
 	}
@@ -70,7 +76,7 @@ func Build(o Options) (*Model, error) {
 		infos[i] = gguf.TensorInfo{Name: x.name, Type: types[i], Dims: x.dims}
 	}
 	label := p.SizeLabel
-	if label == "" || o.Layers != 0 {
+	if label == "" || o.Layers != 0 || o.Vocab != 0 {
 		label = sizeLabel(infos, p.Experts)
 	}
 	md := p.metadata(rc.fileType(hasMXFP4), label)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gguftool/gguftool/gguf"
@@ -489,6 +490,44 @@ func TestFillerEveryType(t *testing.T) {
 					t.Errorf("%s: the first 16 blocks have %d scale levels", typ, len(distinct))
 				}
 			}
+		}
+	}
+}
+
+// TestWithVocab: a smaller vocabulary changes the two vocabulary-sized
+// tensors and the tokenizer, keeps the special tokens in range at their
+// distance from the end, and refuses sizes that cannot hold them.
+func TestWithVocab(t *testing.T) {
+	full, err := Build(Options{Preset: "gpt-oss-20b", Layers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(Options{Preset: "gpt-oss-20b", Layers: 1, Vocab: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Tensors) != len(full.Tensors) {
+		t.Fatalf("%d tensors, want %d", len(m.Tensors), len(full.Tensors))
+	}
+	for i, ti := range m.Tensors {
+		want := fmt.Sprint(full.Tensors[i].Dims)
+		if ti.Name == "output.weight" || ti.Name == "token_embd.weight" {
+			want = "[2880 4096]"
+		}
+		if ti.Name != full.Tensors[i].Name || ti.Type != full.Tensors[i].Type || fmt.Sprint(ti.Dims) != want {
+			t.Errorf("tensor %d: %s %s %v, want %s %s %s", i, ti.Name, ti.Type, ti.Dims, full.Tensors[i].Name, full.Tensors[i].Type, want)
+		}
+	}
+	tok := m.Preset.Tok
+	if tok.BOS != 199998-(201088-4096) || tok.EOS != 200002-(201088-4096) || tok.Real != 200019-(201088-4096) {
+		t.Errorf("specials %+v", tok)
+	}
+	if v, ok := m.Metadata.Get("tokenizer.ggml.tokens"); !ok || v.Len() != 4096 {
+		t.Errorf("tokenizer.ggml.tokens: %v", v)
+	}
+	for _, n := range []int{1000, -1, 201089} {
+		if _, err := Build(Options{Preset: "gpt-oss-20b", Layers: 1, Vocab: n}); err == nil || !strings.Contains(err.Error(), "--vocab") {
+			t.Errorf("--vocab %d: %v", n, err)
 		}
 	}
 }

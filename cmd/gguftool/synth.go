@@ -17,7 +17,7 @@ func init() { register(newSynthCmd) }
 func newSynthCmd() *cobra.Command {
 	var (
 		preset, out, typ string
-		layers           int
+		layers, vocab    int
 		seed             uint64
 		force, list      bool
 		jsonOut          bool
@@ -27,9 +27,13 @@ func newSynthCmd() *cobra.Command {
 		Short: "Write a random-weight GGUF with the exact geometry of a real MoE model",
 		Long: `synth writes a GGUF with the geometry, metadata keys and tensor types of a real model as
 llama.cpp's converter writes it (and, for --type q4_k_m, as llama-quantize's Q4_K_M recipe
-types it), filled with random values: quantized blocks are random codes with sane scales.
+types it), filled with random values distributed like a freshly initialized network's (σ = 1/√fan-in,
+residual writers scaled down with depth, norms near 1; quantized blocks are random codes with
+scales for that σ), so the models are well-conditioned: rounding differences stay small
+through all the layers and run --validate on them checks a GPU plan against the CPU runtime.
 Placement, memory and speed do not depend on the values, so plans and benchmarks can run on
-these files. The file is streamed: memory stays flat whatever the model size.
+these files. The file is streamed: memory stays flat whatever the model size. --layers and
+--vocab shrink a model for tests while keeping its layer shapes.
 
 Types: the converter's outtypes f16 (gpt-oss default: MXFP4 experts, other matrices F16),
 bf16, f32, q8_0 (gpt-oss: MXFP4 experts, other matrices Q8_0 — the tensor types of
@@ -40,6 +44,7 @@ test fixtures and are a few MB.`,
 		Example: `  gguftool synth --preset tiny-gpt-oss -o tiny.gguf
   gguftool synth --preset gpt-oss-20b -o gpt-oss-20b-f16.gguf
   gguftool synth --preset deepseek-moe-16b --type q8_0 --layers 4 -o ds4.gguf
+  gguftool synth --preset gpt-oss-20b --layers 2 --vocab 4096 -o oss-2l.gguf
   gguftool synth --list --json`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -80,7 +85,7 @@ test fixtures and are a few MB.`,
 			if out == "" {
 				return usageError("-o OUT.gguf is required")
 			}
-			m, err := synth.Build(synth.Options{Preset: preset, Layers: layers, Type: typ, Seed: seed})
+			m, err := synth.Build(synth.Options{Preset: preset, Layers: layers, Vocab: vocab, Type: typ, Seed: seed})
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -118,6 +123,7 @@ test fixtures and are a few MB.`,
 	fl.StringVarP(&out, "output", "o", "", "output GGUF file")
 	fl.StringVar(&typ, "type", "", "tensor types: "+strings.Join(synth.Types, ", ")+" (default: the preset's)")
 	fl.IntVar(&layers, "layers", 0, "number of layers (default: the real model's)")
+	fl.IntVar(&vocab, "vocab", 0, "vocabulary size (default: the real model's; special tokens keep their distance from the end)")
 	fl.Uint64Var(&seed, "seed", 0, "random seed; the same seed gives the same file")
 	fl.BoolVar(&force, "force", false, "overwrite OUT if it exists")
 	fl.BoolVar(&list, "list", false, "list the presets with their default type and size")
