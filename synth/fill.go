@@ -250,23 +250,34 @@ func newFiller(typ gguf.Type, s valueSpec) (*filler, error) {
 func (f *filler) fill(r *rng, b []byte) error {
 	switch f.typ {
 	case gguf.TypeF32:
-		var x uint64
-		for i := 0; i+4 <= len(b); i += 4 {
-			if i%20 == 0 { // five 12-bit indexes a random word
-				x = r.next()
-			}
-			binary.LittleEndian.PutUint32(b[i:], f.f32[x&(tableSize-1)])
-			x >>= tableBits
+		// Five 12-bit table indexes a random word.
+		t := (*[tableSize]uint32)(f.f32)
+		i := 0
+		for ; i+20 <= len(b); i += 20 {
+			x := r.next()
+			binary.LittleEndian.PutUint32(b[i:], t[x&(tableSize-1)])
+			binary.LittleEndian.PutUint32(b[i+4:], t[x>>12&(tableSize-1)])
+			binary.LittleEndian.PutUint32(b[i+8:], t[x>>24&(tableSize-1)])
+			binary.LittleEndian.PutUint32(b[i+12:], t[x>>36&(tableSize-1)])
+			binary.LittleEndian.PutUint32(b[i+16:], t[x>>48&(tableSize-1)])
+		}
+		for x := r.next(); i+4 <= len(b); i, x = i+4, x>>tableBits {
+			binary.LittleEndian.PutUint32(b[i:], t[x&(tableSize-1)])
 		}
 		return nil
 	case gguf.TypeF16, gguf.TypeBF16:
-		var x uint64
-		for i := 0; i+2 <= len(b); i += 2 {
-			if i%10 == 0 {
-				x = r.next()
-			}
-			binary.LittleEndian.PutUint16(b[i:], f.f16[x&(tableSize-1)])
-			x >>= tableBits
+		t := (*[tableSize]uint16)(f.f16)
+		i := 0
+		for ; i+10 <= len(b); i += 10 {
+			x := r.next()
+			binary.LittleEndian.PutUint16(b[i:], t[x&(tableSize-1)])
+			binary.LittleEndian.PutUint16(b[i+2:], t[x>>12&(tableSize-1)])
+			binary.LittleEndian.PutUint16(b[i+4:], t[x>>24&(tableSize-1)])
+			binary.LittleEndian.PutUint16(b[i+6:], t[x>>36&(tableSize-1)])
+			binary.LittleEndian.PutUint16(b[i+8:], t[x>>48&(tableSize-1)])
+		}
+		for x := r.next(); i+2 <= len(b); i, x = i+2, x>>tableBits {
+			binary.LittleEndian.PutUint16(b[i:], t[x&(tableSize-1)])
 		}
 		return nil
 	}
