@@ -4,7 +4,7 @@ BIN     ?= bin
 PKGS    ?= ./...
 FUZZTIME ?= 60s
 
-.PHONY: help build test vet lint race fuzz bench check ci device-bin clean
+.PHONY: help build test vet lint race fuzz bench check ci device-bin cpu-experts-bench clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -48,6 +48,15 @@ ci: ## what .ci/run does
 # and carry them to it (see docs/cuda.md). ptx, gpu-tests, test-gpu and
 # gpu-tests-archive come from cuda/Makefile.inc.
 device-bin: gpu-tests-archive ## build gguftool and the GPU test binaries for the GPU machine (bin/gpu.tgz)
+
+# The CPU expert benchmark (runtime/gpu/cpu_experts_bench_test.go: decode's
+# CPU expert path against a memory-read ceiling; no GPU needed) for the GPU
+# machine's host. There: gunzip -c bin/cpuexp/gpu.test.gz > /tmp/t && chmod +x /tmp/t
+# && cd runtime/gpu && /tmp/t -test.run '^$' -test.bench BenchmarkCPUExperts -test.benchtime 200x
+cpu-experts-bench: ## build the CPU expert benchmark for the GPU machine (bin/cpuexp/gpu.test.gz)
+	rm -rf $(BIN)/cpuexp && mkdir -p $(BIN)/cpuexp
+	CGO_ENABLED=0 $(GO) test -c -ldflags='-s -w' -o $(BIN)/cpuexp/gpu.test ./runtime/gpu
+	gzip -9 $(BIN)/cpuexp/gpu.test
 
 include cuda/Makefile.inc
 

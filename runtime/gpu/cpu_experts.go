@@ -185,7 +185,7 @@ type ExpertStats struct {
 	StreamedBytes   int64 `json:"streamed_bytes"`
 	// PrefetchedExperts: experts of a prompt batch's chunk that were
 	// already staged, copied while the previous layer computed
-	// (unless Options.NoPrefetch).
+	// (Options.PrefetchExperts).
 	PrefetchedExperts int64 `json:"prefetched_experts,omitempty"`
 	GPUTokenProducts  int64 `json:"gpu_token_products"`
 	// CPUSeconds: wall time of the CPU's expert work (overlapping the GPU
@@ -276,8 +276,8 @@ func (g *Executor) newHybrid() error {
 	ctx := g.b.ctx
 	h := &hybridState{costs: map[costKey]*costModel{}}
 	g.hyb = h
-	if os.Getenv(PrefetchEnv) == "0" {
-		g.o.NoPrefetch = true
+	if os.Getenv(PrefetchEnv) == "1" {
+		g.o.PrefetchExperts = true
 	}
 	var err error
 	if h.cs, err = ctx.NewStream(); err != nil {
@@ -483,7 +483,7 @@ func (w *decodeWall) observe(c int, ms float64) {
 
 // chooseSplit decides which of the picked experts (ids: n·kk pairs) the CPU
 // computes. It returns onCPU by expert id (nil: none).
-func (g *Executor) chooseSplit(ly *moeSpec, cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
+func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
 	h := g.hyb
 	count := make([]int, g.nExp)
 	var distinct []int32
@@ -494,14 +494,9 @@ func (g *Executor) chooseSplit(ly *moeSpec, cm *costModel, ids []int32) (onCPU [
 		count[e]++
 	}
 	// The CPU takes the experts with the fewest tokens: they cost it least
-	// relative to a copy. Experts already copied ahead into the staging
-	// area (expert_chunks.go) go last: their copy is paid for.
-	ahead := make([]bool, g.nExp)
-	for _, e := range h.prefetched(ly) {
-		ahead[e] = true
-	}
+	// relative to a copy.
 	slices.SortFunc(distinct, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(b2i(ahead[a]), b2i(ahead[b])), cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
 	})
 	var c int
 	switch {
@@ -683,6 +678,20 @@ func matVecRows(cols int) int { return max(1, 65536/cols) }
 // cores finish together. A var: the benchmarks compare values.
 var cpuJobBytes = 64 << 10
 
+// cpuPrefetch makes each job of singleTokens request the first rows of
+// its streams at once: a job's rows follow nothing this core read, so the
+// hardware prefetcher has not seen them, and the 4-row kernel prefetches
+// each next group of rows but not its first. A var: the benchmarks
+// compare.
+var cpuPrefetch = true
+
+// prefetch requests the first 4 rows (one group of the 4-row kernel) of
+// rows [r0, r1) of matrix m.
+func (em *cpuExpertMats) prefetch(m, r0, r1 int) {
+	mat := em.mats[m]
+	kernels.Prefetch(mat.Data[r0*mat.RowBytes() : min(r1, r0+4)*mat.RowBytes()])
+}
+
 // singleTokens computes experts es used by one token each, expert i on
 // input xs[i] (d floats), into y (d floats per expert), on runners
 // goroutines (expertRunners); gt and up (ff per expert) are scratch.
@@ -708,19 +717,26 @@ func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []fl
 		if j < k*jg {
 			i, q := j/jg, j%jg
 			e, x := int(es[i]), xs[i]
-			for blk := q * sg; blk < min((q+1)*sg, nbg); blk++ {
-				r0, r1 := blk*bg, min((blk+1)*bg, ff)
-				gi, ui := gt[i*ff+r0:i*ff+r1], up[i*ff+r0:i*ff+r1]
-				kernels.MatVec(gi, em.mats[0].RowRange(e*ff+r0, e*ff+r1), x)
-				kernels.MatVec(ui, em.mats[1].RowRange(e*ff+r0, e*ff+r1), x)
-				if b := em.bias[0]; b != nil {
-					kernels.Add(gi, b[e*ff+r0:e*ff+r1])
-				}
-				if b := em.bias[1]; b != nil {
-					kernels.Add(ui, b[e*ff+r0:e*ff+r1])
-				}
-				em.act(gi, ui)
+			lo, hi := q*sg*bg, min((q+1)*sg*bg, ff)
+			if cpuPrefetch {
+				em.prefetch(0, e*ff+lo, e*ff+hi)
+				em.prefetch(1, e*ff+lo, e*ff+hi)
 			}
+			// Gate rows, then up rows: one stream at a time.
+			for m, dst := range [2][]float32{gt, up} {
+				for r0 := lo; r0 < hi; r0 += bg {
+					r1 := min(r0+bg, hi)
+					kernels.MatVec(dst[i*ff+r0:i*ff+r1], em.mats[m].RowRange(e*ff+r0, e*ff+r1), x)
+				}
+			}
+			gi, ui := gt[i*ff+lo:i*ff+hi], up[i*ff+lo:i*ff+hi]
+			if b := em.bias[0]; b != nil {
+				kernels.Add(gi, b[e*ff+lo:e*ff+hi])
+			}
+			if b := em.bias[1]; b != nil {
+				kernels.Add(ui, b[e*ff+lo:e*ff+hi])
+			}
+			em.act(gi, ui)
 			done[i].Add(1)
 			return
 		}
@@ -731,13 +747,16 @@ func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []fl
 			s.spin()
 		}
 		e, hid := int(es[i]), gt[i*ff:(i+1)*ff]
-		for blk := q * sd; blk < min((q+1)*sd, nbd); blk++ {
-			r0, r1 := blk*bd, min((blk+1)*bd, d)
-			yi := y[i*d+r0 : i*d+r1]
-			kernels.MatVec(yi, em.mats[2].RowRange(e*d+r0, e*d+r1), hid)
-			if b := em.bias[2]; b != nil {
-				kernels.Add(yi, b[e*d+r0:e*d+r1])
-			}
+		lo, hi := q*sd*bd, min((q+1)*sd*bd, d)
+		if cpuPrefetch {
+			em.prefetch(2, e*d+lo, e*d+hi)
+		}
+		for r0 := lo; r0 < hi; r0 += bd {
+			r1 := min(r0+bd, hi)
+			kernels.MatVec(y[i*d+r0:i*d+r1], em.mats[2].RowRange(e*d+r0, e*d+r1), hid)
+		}
+		if b := em.bias[2]; b != nil {
+			kernels.Add(y[i*d+lo:i*d+hi], b[e*d+lo:e*d+hi])
 		}
 	})
 }
@@ -792,7 +811,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		}
 	}
 	cm := g.costModel(ly)
-	onCPU, nCPU, nGPU := g.chooseSplit(ly, cm, ids)
+	onCPU, nCPU, nGPU := g.chooseSplit(cm, ids)
 	if h.pend.ok {
 		h.pend.start = synced
 		// The interval after the last MoE layer spans the output head and

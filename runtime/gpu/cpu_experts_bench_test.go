@@ -212,8 +212,7 @@ func TestCPUExpertsMatchSpawn(t *testing.T) {
 // runner counts above the cores, jobs that wait for earlier ones, batches
 // back to back and after the workers parked.
 func TestJobPool(t *testing.T) {
-	defer func(v time.Duration) { poolSpin = v }(poolSpin)
-	poolSpin = time.Millisecond
+	defer poolSpin.Store(poolSpin.Swap(int64(time.Millisecond)))
 	for round := range 40 {
 		n, runners := 1+round*7%97, 1+round%9
 		counts := make([]atomic.Int32, n)
@@ -260,7 +259,7 @@ var benchState struct {
 	err  error
 }
 
-func loadCPUExpertBench(b *testing.B) *cpuExpertBench {
+func loadCPUExpertBench(b testing.TB) *cpuExpertBench {
 	benchState.once.Do(func() { benchState.s, benchState.err = newCPUExpertBench(b) })
 	if benchState.err != nil {
 		b.Fatal(benchState.err)
@@ -268,7 +267,7 @@ func loadCPUExpertBench(b *testing.B) *cpuExpertBench {
 	return benchState.s
 }
 
-func newCPUExpertBench(b *testing.B) (*cpuExpertBench, error) {
+func newCPUExpertBench(b testing.TB) (*cpuExpertBench, error) {
 	const d, ff = 2880, 2880
 	rb := int(gguf.TypeMXFP4.RowSize(d))
 	matBytes := benchSlots * ff * rb
@@ -288,7 +287,9 @@ func newCPUExpertBench(b *testing.B) (*cpuExpertBench, error) {
 			}
 		}
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, 3*matBytes, syscall.PROT_READ, syscall.MAP_SHARED)
+	// Populated, as the executor's mapping is once registered with the
+	// driver (and after the first token anyway): no page faults timed.
+	data, err := syscall.Mmap(int(f.Fd()), 0, 3*matBytes, syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
 	if err != nil {
 		return nil, err
 	}
@@ -318,14 +319,18 @@ func newCPUExpertBench(b *testing.B) (*cpuExpertBench, error) {
 //	pool:   singleTokens (persistent spinning workers, one batch of jobs)
 //
 // Metrics: GB/s of weights and µs/expert (decode measured 485 µs/expert
-// on the H100 host before). Sweeps at k=2: threads (runners = threads−1),
-// job size, and an idle gap between calls (a decode layer's GPU work) that
-// the pool's workers spin through (1 ms) or park in (5 ms > poolSpin).
+// on the H100 host before). Sweeps at k=2: an idle gap between calls (a
+// decode layer's GPU work) that the pool's workers spin through (1 ms) or
+// park in (5 ms > poolSpin); threads (runners = threads−1; runners=all:
+// no core kept for the GPU's queuing); without the jobs' first-rows
+// prefetch (cpuPrefetch); job sizes (cpuJobBytes; 1block: 22 rows).
 //
 //	gunzip -c bin/cpuexp/gpu.test.gz > /tmp/t && chmod +x /tmp/t && cd runtime/gpu && /tmp/t -test.run '^$' -test.bench BenchmarkCPUExperts -test.benchtime 200x
 func BenchmarkCPUExperts(b *testing.B) {
 	s := loadCPUExpertBench(b)
 	threads := runtime.GOMAXPROCS(0)
+	b.Logf("GOMAXPROCS %d, kernels.Threads %d, runners %d, job %d B, spin %v, weights %.2f GB mapped",
+		threads, kernels.Threads(), expertRunners(), cpuJobBytes, time.Duration(poolSpin.Load()), float64(len(s.data))/1e9)
 	type variant struct {
 		name, method string
 		k, threads   int
@@ -348,8 +353,17 @@ func BenchmarkCPUExperts(b *testing.B) {
 			vs = append(vs, variant{name: fmt.Sprintf("k=2/pool/threads=%d", th), method: "pool", k: 2, threads: th})
 		}
 	}
-	for _, jb := range []int{1, 32 << 10, 128 << 10, 256 << 10} {
-		vs = append(vs, variant{name: fmt.Sprintf("k=2/pool/job=%dKB", jb>>10), method: "pool", k: 2, jobB: jb})
+	// Every core a runner, none kept for the GPU's queuing.
+	for _, m := range []string{"spawn", "pool"} {
+		vs = append(vs, variant{name: fmt.Sprintf("k=2/%s/runners=all", m), method: m, k: 2, threads: threads + 1})
+	}
+	vs = append(vs, variant{name: "k=2/pool/noprefetch", method: "pool-noprefetch", k: 2})
+	for _, jb := range []int{1, 32 << 10, 128 << 10, 256 << 10, 512 << 10} {
+		name := fmt.Sprintf("k=2/pool/job=%dKB", jb>>10)
+		if jb == 1 {
+			name = "k=2/pool/job=1block"
+		}
+		vs = append(vs, variant{name: name, method: "pool", k: 2, jobB: jb})
 	}
 	for _, v := range vs {
 		b.Run(v.name, func(b *testing.B) {
@@ -406,6 +420,10 @@ func (s *cpuExpertBench) bench(b *testing.B, method string, k int, gap time.Dura
 			em.singleTokensSpawn(es, xs, gt, up, y)
 		case "pool":
 			em.singleTokens(es, xs, gt, up, y, expertRunners())
+		case "pool-noprefetch":
+			cpuPrefetch = false
+			em.singleTokens(es, xs, gt, up, y, expertRunners())
+			cpuPrefetch = true
 		}
 		busy += time.Since(start)
 	}

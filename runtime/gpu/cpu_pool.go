@@ -19,9 +19,12 @@ import (
 // the next layer's batch starts on every core within a microsecond, and
 // only then park.
 
-// poolSpin is how long an idle worker waits for the next batch before it
-// parks. A var: the benchmarks compare values.
-var poolSpin = 3 * time.Millisecond
+// poolSpin is how long (ns) an idle worker waits for the next batch
+// before it parks: longer than a decode layer. Atomic: tests change it
+// while workers read it.
+var poolSpin atomic.Int64
+
+func init() { poolSpin.Store(int64(3 * time.Millisecond)) }
 
 // cpuJobs is the executor's worker pool (started on first use).
 var cpuJobs jobPool
@@ -50,19 +53,25 @@ type jobBatch struct {
 func procyield(cycles uint32)
 
 // spinner waits politely: a few PAUSEs between checks (the other hardware
-// thread of the core keeps its issue slots; ~0.1 µs a round), and every
-// 256 rounds a yield, so that a goroutine waiting for a P is not held up
-// long by spinning workers (not more often: Gosched takes the scheduler's
-// global lock).
+// thread of the core keeps its issue slots; 0.05–0.2 µs a round by the
+// processor), and every 1024 rounds a yield, so that a goroutine waiting for a P is
+// not held up long by spinning workers (not more often: Gosched takes the
+// scheduler's global lock). A wait inside a batch (for a job in flight)
+// should take microseconds; one past 4096 rounds means the thread running
+// that job lost its core (more runnable threads than cores), so the
+// spinner sleeps from then on and leaves the core to it.
 type spinner struct{ i int }
 
 func (s *spinner) spin() {
 	s.i++
-	if s.i%256 == 0 {
+	switch {
+	case s.i > 4096:
+		time.Sleep(20 * time.Microsecond)
+	case s.i%1024 == 0:
 		runtime.Gosched()
-		return
+	default:
+		procyield(4)
 	}
-	procyield(2)
 }
 
 // expertRunners is how many goroutines compute the CPU's experts: one
@@ -124,16 +133,19 @@ func (p *jobPool) worker(seen uint64) {
 // wait returns the generation once it differs from seen: spinning for
 // poolSpin, then parked until run wakes it.
 func (p *jobPool) wait(seen uint64) uint64 {
-	var s spinner
-	deadline := time.Now().Add(poolSpin)
-	for {
+	deadline := time.Now().Add(time.Duration(poolSpin.Load()))
+	for i := 1; ; i++ {
 		if q := p.seq.Load(); q != seen {
 			return q
 		}
-		if s.i%64 == 63 && time.Now().After(deadline) {
+		if i%64 == 0 && time.Now().After(deadline) {
 			break
 		}
-		s.spin()
+		if i%1024 == 0 {
+			runtime.Gosched()
+		} else {
+			procyield(4)
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
