@@ -185,7 +185,7 @@ type ExpertStats struct {
 	StreamedBytes   int64 `json:"streamed_bytes"`
 	// PrefetchedExperts: experts of a prompt batch's chunk that were
 	// already staged, copied while the previous layer computed
-	// (Options.PrefetchExperts).
+	// (unless Options.NoPrefetch).
 	PrefetchedExperts int64 `json:"prefetched_experts,omitempty"`
 	GPUTokenProducts  int64 `json:"gpu_token_products"`
 	// CPUSeconds: wall time of the CPU's expert work (overlapping the GPU
@@ -276,8 +276,8 @@ func (g *Executor) newHybrid() error {
 	ctx := g.b.ctx
 	h := &hybridState{costs: map[costKey]*costModel{}}
 	g.hyb = h
-	if os.Getenv(PrefetchEnv) == "1" {
-		g.o.PrefetchExperts = true
+	if os.Getenv(PrefetchEnv) == "0" {
+		g.o.NoPrefetch = true
 	}
 	var err error
 	if h.cs, err = ctx.NewStream(); err != nil {
@@ -483,7 +483,7 @@ func (w *decodeWall) observe(c int, ms float64) {
 
 // chooseSplit decides which of the picked experts (ids: n·kk pairs) the CPU
 // computes. It returns onCPU by expert id (nil: none).
-func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
+func (g *Executor) chooseSplit(ly *moeSpec, cm *costModel, ids []int32) (onCPU []bool, nCPU, nGPU int) {
 	h := g.hyb
 	count := make([]int, g.nExp)
 	var distinct []int32
@@ -494,9 +494,14 @@ func (g *Executor) chooseSplit(cm *costModel, ids []int32) (onCPU []bool, nCPU, 
 		count[e]++
 	}
 	// The CPU takes the experts with the fewest tokens: they cost it least
-	// relative to a copy.
+	// relative to a copy. Experts already copied ahead into the staging
+	// area (expert_chunks.go) go last: their copy is paid for.
+	ahead := make([]bool, g.nExp)
+	for _, e := range h.prefetched(ly) {
+		ahead[e] = true
+	}
 	slices.SortFunc(distinct, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(b2i(ahead[a]), b2i(ahead[b])), cmp.Compare(count[a], count[b]), cmp.Compare(a, b))
 	})
 	var c int
 	switch {
@@ -811,7 +816,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		}
 	}
 	cm := g.costModel(ly)
-	onCPU, nCPU, nGPU := g.chooseSplit(cm, ids)
+	onCPU, nCPU, nGPU := g.chooseSplit(ly, cm, ids)
 	if h.pend.ok {
 		h.pend.start = synced
 		// The interval after the last MoE layer spans the output head and
