@@ -774,6 +774,14 @@ func addRows(x, b []float32, m int) {
 	}
 }
 
+// b2i is 1 for true, 0 for false (sort keys).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // hybridExperts runs a layer whose experts live (at least partly) in host
 // memory for n tokens: one synchronization brings the router's picks, the
 // weights and the inputs to pinned host memory; the GPU's share is queued
