@@ -329,8 +329,6 @@ func newCPUExpertBench(b testing.TB) (*cpuExpertBench, error) {
 func BenchmarkCPUExperts(b *testing.B) {
 	s := loadCPUExpertBench(b)
 	threads := runtime.GOMAXPROCS(0)
-	b.Logf("GOMAXPROCS %d, kernels.Threads %d, runners %d, job %d B, spin %v, weights %.2f GB mapped",
-		threads, kernels.Threads(), expertRunners(), cpuJobBytes, time.Duration(poolSpin.Load()), float64(len(s.data))/1e9)
 	type variant struct {
 		name, method string
 		k, threads   int
@@ -430,6 +428,18 @@ func (s *cpuExpertBench) bench(b *testing.B, method string, k int, gap time.Dura
 	sec := busy.Seconds() / float64(b.N)
 	b.ReportMetric(float64(expertBytes)*float64(k)/sec/1e9, "GB/s")
 	b.ReportMetric(sec*1e6/float64(k), "µs/expert")
+	// Goroutines doing the work: read uses every P, matvec kernels.Threads,
+	// spawn and pool Threads−1 (capped at GOMAXPROCS for the pool).
+	switch method {
+	case "read":
+		b.ReportMetric(float64(len(sums)), "goroutines")
+	case "matvec":
+		b.ReportMetric(float64(kernels.Threads()), "goroutines")
+	case "spawn":
+		b.ReportMetric(float64(max(kernels.Threads()-1, 1)), "goroutines")
+	default:
+		b.ReportMetric(float64(expertRunners()), "goroutines")
+	}
 }
 
 // sumWords adds up data as uint64s on len(sums) runners of the pool (one
