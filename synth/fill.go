@@ -261,8 +261,10 @@ func (f *filler) fill(r *rng, b []byte) error {
 			binary.LittleEndian.PutUint32(b[i+12:], t[x>>36&(tableSize-1)])
 			binary.LittleEndian.PutUint32(b[i+16:], t[x>>48&(tableSize-1)])
 		}
-		for x := r.next(); i+4 <= len(b); i, x = i+4, x>>tableBits {
-			binary.LittleEndian.PutUint32(b[i:], t[x&(tableSize-1)])
+		if i+4 <= len(b) {
+			for x := r.next(); i+4 <= len(b); i, x = i+4, x>>tableBits {
+				binary.LittleEndian.PutUint32(b[i:], t[x&(tableSize-1)])
+			}
 		}
 		return nil
 	case gguf.TypeF16, gguf.TypeBF16:
@@ -276,8 +278,10 @@ func (f *filler) fill(r *rng, b []byte) error {
 			binary.LittleEndian.PutUint16(b[i+6:], t[x>>36&(tableSize-1)])
 			binary.LittleEndian.PutUint16(b[i+8:], t[x>>48&(tableSize-1)])
 		}
-		for x := r.next(); i+2 <= len(b); i, x = i+2, x>>tableBits {
-			binary.LittleEndian.PutUint16(b[i:], t[x&(tableSize-1)])
+		if i+2 <= len(b) {
+			for x := r.next(); i+2 <= len(b); i, x = i+2, x>>tableBits {
+				binary.LittleEndian.PutUint16(b[i:], t[x&(tableSize-1)])
+			}
 		}
 		return nil
 	}
