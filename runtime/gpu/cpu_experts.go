@@ -594,11 +594,16 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		pairs += len(singles)
 		experts += len(singles)
 	}
+	parked := false
 	for _, e := range order {
 		ps := byExpert[e]
 		m := len(ps)
 		if m == 1 || !multi {
 			continue
+		}
+		if !parked {
+			cpuJobs.park() // kernels.MatMul forks its own goroutines
+			parked = true
 		}
 		experts++
 		xs := grow(&h.xs, m*d)

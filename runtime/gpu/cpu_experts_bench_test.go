@@ -234,9 +234,25 @@ func TestJobPool(t *testing.T) {
 				t.Fatalf("round %d (n=%d runners=%d): job %d ran %d times", round, n, runners, j, c)
 			}
 		}
-		if round%10 == 9 {
+		switch round % 10 {
+		case 9:
 			time.Sleep(3 * time.Millisecond) // the workers park
+		case 4:
+			cpuJobs.park()
 		}
+	}
+	// park parks every idle worker long before poolSpin.
+	poolSpin.Store(int64(time.Hour))
+	cpuJobs.run(8, 4, func(int) {})
+	cpuJobs.park()
+	cpuJobs.mu.Lock()
+	started := int32(cpuJobs.started)
+	cpuJobs.mu.Unlock()
+	for t0 := time.Now(); cpuJobs.parked.Load() != started; {
+		if time.Since(t0) > 5*time.Second {
+			t.Fatalf("%d of %d workers parked 5 s after park", cpuJobs.parked.Load(), started)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

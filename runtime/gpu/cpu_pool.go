@@ -37,6 +37,9 @@ type jobPool struct {
 	cond    sync.Cond
 	parked  atomic.Int32
 	started int
+	// quiet is 1 + the generation park was last called at: workers
+	// idle since that generation or an earlier one park at once.
+	quiet atomic.Uint64
 }
 
 // jobBatch is one run: jobs 0..n-1, taken in order by whoever is free.
@@ -131,14 +134,15 @@ func (p *jobPool) worker(seen uint64) {
 }
 
 // wait returns the generation once it differs from seen: spinning for
-// poolSpin, then parked until run wakes it.
+// poolSpin (unless park was called since seen), then parked until run
+// wakes it.
 func (p *jobPool) wait(seen uint64) uint64 {
 	deadline := time.Now().Add(time.Duration(poolSpin.Load()))
 	for i := 1; ; i++ {
 		if q := p.seq.Load(); q != seen {
 			return q
 		}
-		if i%64 == 0 && time.Now().After(deadline) {
+		if p.quiet.Load() > seen || i%64 == 0 && time.Now().After(deadline) {
 			break
 		}
 		if i%1024 == 0 {
@@ -159,6 +163,12 @@ func (p *jobPool) wait(seen uint64) uint64 {
 	p.parked.Add(-1)
 	return p.seq.Load()
 }
+
+// park makes the workers park as soon as they are idle (now, or when
+// they finish the batch they are in) instead of spinning on: before work
+// that forks its own goroutines (kernels.MatMul), which would otherwise
+// wait for a P while the workers hold them.
+func (p *jobPool) park() { p.quiet.Store(p.seq.Load() + 1) }
 
 func (b *jobBatch) work() {
 	for j := b.next.Add(1) - 1; j < b.n; j = b.next.Add(1) - 1 {
