@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -309,9 +311,17 @@ func newCPUExpertBench(b testing.TB) (*cpuExpertBench, error) {
 	if err != nil {
 		return nil, err
 	}
+	return benchOver(data)
+}
+
+// benchOver lays the benchmark's experts over data (3 stacked matrices).
+func benchOver(data []byte) (*cpuExpertBench, error) {
+	const d, ff = 2880, 2880
+	matBytes := len(data) / 3
 	s := &cpuExpertBench{data: data, slots: benchSlots}
 	s.em = &cpuExpertMats{d: d, ff: ff, glu: cputwin.SwiGLUOAI, alpha: 1.702, limit: 7}
 	r := rand.New(rand.NewPCG(4, 4))
+	var err error
 	for m := range 3 {
 		if s.em.mats[m], err = kernels.NewMat(gguf.TypeMXFP4, benchSlots*ff, d, data[m*matBytes:(m+1)*matBytes]); err != nil {
 			return nil, err
@@ -322,6 +332,42 @@ func newCPUExpertBench(b testing.TB) (*cpuExpertBench, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// anonTHP copies the weights into anonymous memory advised to use
+// transparent huge pages (what loading the experts into memory instead of
+// mapping the file could give: 2 MB pages, fewer TLB misses), returning
+// the copy, the share of it in huge pages and a function that frees it.
+func (s *cpuExpertBench) anonTHP() (*cpuExpertBench, float64, func(), error) {
+	before := anonHugeBytes()
+	data, err := syscall.Mmap(-1, 0, len(s.data), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	free := func() { syscall.Munmap(data) }
+	_ = syscall.Madvise(data, syscall.MADV_HUGEPAGE) // advice only: THP may be off
+	copy(data, s.data)
+	c, err := benchOver(data)
+	if err != nil {
+		free()
+		return nil, 0, nil, err
+	}
+	return c, float64(anonHugeBytes()-before) / float64(len(data)), free, nil
+}
+
+// anonHugeBytes is the process's anonymous memory in transparent huge pages.
+func anonHugeBytes() int64 {
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // BenchmarkCPUExperts measures the CPU expert path as decode runs it (one
@@ -339,7 +385,9 @@ func newCPUExpertBench(b testing.TB) (*cpuExpertBench, error) {
 // decode layer's GPU work) that the pool's workers spin through (1 ms) or
 // park in (5 ms > poolSpin); threads (runners = threads−1; runners=all:
 // no core kept for the GPU's queuing); without the jobs' first-rows
-// prefetch (cpuPrefetch); job sizes (cpuJobBytes; 1block: 22 rows).
+// prefetch (cpuPrefetch); the weights copied to anonymous memory in
+// transparent huge pages (anon-thp; %huge: the share that got them);
+// job sizes (cpuJobBytes; 1block: 22 rows).
 //
 //	gunzip -c bin/cpuexp/gpu.test.gz > /tmp/t && chmod +x /tmp/t && cd runtime/gpu && /tmp/t -test.run '^$' -test.bench BenchmarkCPUExperts -test.benchtime 200x
 func BenchmarkCPUExperts(b *testing.B) {
@@ -350,6 +398,7 @@ func BenchmarkCPUExperts(b *testing.B) {
 		k, threads   int
 		jobB         int
 		gap          time.Duration
+		thp          bool
 	}
 	var vs []variant
 	for k := 1; k <= 4; k++ {
@@ -372,6 +421,9 @@ func BenchmarkCPUExperts(b *testing.B) {
 		vs = append(vs, variant{name: fmt.Sprintf("k=2/%s/runners=all", m), method: m, k: 2, threads: threads + 1})
 	}
 	vs = append(vs, variant{name: "k=2/pool/noprefetch", method: "pool-noprefetch", k: 2})
+	for _, m := range []string{"read", "pool"} {
+		vs = append(vs, variant{name: fmt.Sprintf("k=2/%s/anon-thp", m), method: m, k: 2, thp: true})
+	}
 	for _, jb := range []int{1, 32 << 10, 128 << 10, 256 << 10, 512 << 10} {
 		name := fmt.Sprintf("k=2/pool/job=%dKB", jb>>10)
 		if jb == 1 {
@@ -388,7 +440,19 @@ func BenchmarkCPUExperts(b *testing.B) {
 				defer func(old int) { cpuJobBytes = old }(cpuJobBytes)
 				cpuJobBytes = v.jobB
 			}
+			s, huge := s, -1.0
+			if v.thp {
+				c, h, free, err := s.anonTHP()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer free()
+				s, huge = c, h
+			}
 			s.bench(b, v.method, v.k, v.gap)
+			if huge >= 0 {
+				b.ReportMetric(100*huge, "%huge")
+			}
 		})
 	}
 }
