@@ -234,8 +234,9 @@ func TestParseExpertPlace(t *testing.T) {
 	}
 }
 
-// TestDecodeWallChoice: decode measures the cost model's choice, then
-// all-GPU, then keeps the faster, with bursts on a neighbouring count.
+// TestDecodeWallChoice: decode measures the cost model's choice, all-GPU
+// and the model's neighbours, then keeps the fastest, with bursts on its
+// neighbours.
 func TestDecodeWallChoice(t *testing.T) {
 	w := (&costModel{}).decodeWall(4)
 	layer := map[int]float64{0: 1.27, 1: 1.35, 2: 1.6, 3: 2, 4: 2.4} // ms, as measured on the H200
@@ -246,32 +247,40 @@ func TestDecodeWallChoice(t *testing.T) {
 		batch++
 		return c
 	}
-	for i := 0; i < decodeSamples; i++ {
-		if c := step(1); c != 1 {
-			t.Fatalf("batch %d: %d, want the model's 1 first", i, c)
-		}
-	}
-	for i := 0; i < decodeSamples; i++ {
-		if c := step(1); c != 0 {
-			t.Fatalf("batch %d: %d, want all-GPU measured next", batch, c)
+	for _, want := range []int{2, 0, 1, 3} {
+		for i := 0; i < decodeSamples; i++ {
+			if c := step(2); c != want {
+				t.Fatalf("batch %d: %d, want %d measured (model 2, all-GPU, then its neighbours)", batch, c, want)
+			}
 		}
 	}
 	counts := map[int]int{}
-	for batch < 2*4096 {
-		counts[step(1)]++
+	for batch < 8*burstEvery {
+		counts[step(2)]++
 	}
-	// Two bursts of 64 on the neighbour 1 in 8192 layer batches.
-	if len(counts) != 2 || counts[1] != 128 || counts[0] != 2*4096-2*decodeSamples-128 {
-		t.Errorf("choices %v: want all-GPU but for two bursts of 64 on 1", counts)
+	// Bursts on the best's only neighbour (1), one at the end of every
+	// burstEvery batches.
+	bursts := 8
+	if len(counts) != 2 || counts[1] != bursts*burstLen || counts[0] != 8*burstEvery-4*decodeSamples-bursts*burstLen {
+		t.Errorf("choices %v: want all-GPU but for %d bursts of %d on 1", counts, bursts, burstLen)
 	}
-	if got := w.current(1); got != 0 {
+	if got := w.current(2); got != 0 {
 		t.Errorf("current %d, want 0", got)
+	}
+	// A count that became faster since it was measured (the first tokens
+	// were slow) takes over once a burst measures it again.
+	layer[1] = 1.0
+	for range 4 * burstEvery {
+		step(2)
+	}
+	if got := w.current(2); got != 1 {
+		t.Errorf("after count 1 sped up: current %d, want 1", got)
 	}
 	// When the CPU share is faster, it wins.
 	w2 := (&costModel{}).decodeWall(4)
-	for i := 0; i < 3*decodeSamples; i++ {
+	for i := 0; i < 5*decodeSamples; i++ {
 		c := w2.choose(2, i)
-		w2.observe(c, map[int]float64{0: 1.27, 1: 1.1, 2: 1.0}[c])
+		w2.observe(c, map[int]float64{0: 1.27, 1: 1.1, 2: 1.0, 3: 1.2}[c])
 	}
 	if got := w2.current(2); got != 2 {
 		t.Errorf("faster CPU share: current %d, want 2", got)
