@@ -5,8 +5,10 @@ package ops
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/gguftool/gguftool/cuda"
@@ -86,7 +88,11 @@ func LoadFrom(ctx *cuda.Context, src PTXSource) (*Kernels, error) {
 		return nil, err
 	}
 	k := &Kernels{ctx: ctx, fns: map[string]*cuda.Function{}, GemmMinTokens: minTok, attnTiled: attentionTiledOn()}
-	for mod, names := range kernelNames() {
+	// Modules load in a fixed order, so a failure names the same module
+	// every run.
+	all := kernelNames()
+	for _, mod := range slices.Sorted(maps.Keys(all)) {
+		names := all[mod]
 		ptx, err := src(mod)
 		if err != nil {
 			k.Close()
