@@ -200,6 +200,12 @@ func matMulFused(dst []float32, m Mat, x []float32, n int, fused fusedDot) {
 			xsums[j] = groupSums(x[j*cols : (j+1)*cols])
 		}
 	}
+	parallelFor(m.Rows, grainRows(cols, n), func(lo, hi int) { matMulFusedRows(dst, m, x, n, xsums, fused, lo, hi) })
+}
+
+// matMulFusedRows is matMulFused's work on rows [lo, hi).
+func matMulFusedRows(dst []float32, m Mat, x []float32, n int, xsums [][]float32, fused fusedDot, lo, hi int) {
+	cols := m.Cols
 	tok4, dot4 := tokenDots4[m.Type], rowDots4[m.Type]
 	// Tokens in fours go through tok4 (each row decoded once for four), the
 	// rest through dot4 (four rows at a time, per token), row group by row
@@ -208,38 +214,36 @@ func matMulFused(dst []float32, m Mat, x []float32, n int, fused fusedDot) {
 	if tok4 != nil {
 		j4 = n &^ 3
 	}
-	parallelFor(m.Rows, grainRows(cols, n), func(lo, hi int) {
-		var out [4]float32
-		byTokens := func(r int) {
-			row := m.Row(r)
-			for j := 0; j < j4; j += 4 {
-				tok4(row, x[j*cols:(j+4)*cols], cols, &out)
-				for t, v := range out {
-					dst[(j+t)*m.Rows+r] = v
-				}
+	var out [4]float32
+	byTokens := func(r int) {
+		row := m.Row(r)
+		for j := 0; j < j4; j += 4 {
+			tok4(row, x[j*cols:(j+4)*cols], cols, &out)
+			for t, v := range out {
+				dst[(j+t)*m.Rows+r] = v
 			}
 		}
-		r := lo
-		if dot4 != nil {
-			for ; r+4 <= hi; r += 4 {
-				for q := r; q < r+4 && tok4 != nil; q++ {
-					byTokens(q)
-				}
-				for j := j4; j < n; j++ {
-					dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, x[j*cols:(j+1)*cols], (*[4]float32)(dst[j*m.Rows+r:j*m.Rows+r+4]))
-				}
+	}
+	r := lo
+	if dot4 != nil {
+		for ; r+4 <= hi; r += 4 {
+			for q := r; q < r+4 && tok4 != nil; q++ {
+				byTokens(q)
 			}
-		}
-		for ; r < hi; r++ {
-			if tok4 != nil {
-				byTokens(r)
-			}
-			row := m.Row(r)
 			for j := j4; j < n; j++ {
-				dst[j*m.Rows+r] = fused(row, x[j*cols:(j+1)*cols], xsums[j], nil)
+				dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, x[j*cols:(j+1)*cols], (*[4]float32)(dst[j*m.Rows+r:j*m.Rows+r+4]))
 			}
 		}
-	})
+	}
+	for ; r < hi; r++ {
+		if tok4 != nil {
+			byTokens(r)
+		}
+		row := m.Row(r)
+		for j := j4; j < n; j++ {
+			dst[j*m.Rows+r] = fused(row, x[j*cols:(j+1)*cols], xsums[j], nil)
+		}
+	}
 }
 
 // matTile is how many weight rows MatMul dequantizes at once before sweeping
@@ -267,57 +271,65 @@ func MatMul(dst []float32, m Mat, x []float32, n int) {
 		if m.Type != gguf.TypeF32 {
 			tile = make([]float32, matTile*cols)
 		}
-		for r0 := lo; r0 < hi; r0 += matTile {
-			r1 := min(r0+matTile, hi)
-			var w []float32
-			if m.Type == gguf.TypeF32 {
-				w = bytesAsF32(m.Data[r0*m.rowBytes : r1*m.rowBytes])
-			} else {
-				w = tile[:(r1-r0)*cols]
-				dec := tileDequant[m.Type]
-				for r := r0; r < r1; r++ {
-					if dec != nil {
-						dec(w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
-					} else {
-						dequantRow(m.Type, w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
-					}
-				}
-			}
-			j := 0
-			if tileDot4x4 != nil && cols%16 == 0 && r1-r0 == matTile {
-				// Register-blocked: 4 weight rows × 4 tokens per pass (zmm).
-				var acc [16]float32
-				for ; j+4 <= n; j += 4 {
-					for rr := 0; rr < matTile; rr += 4 {
-						tileDot4x4(w[rr*cols:(rr+4)*cols], x[j*cols:(j+4)*cols], cols, &acc)
-						for q := 0; q < 4; q++ {
-							for tt := 0; tt < 4; tt++ {
-								dst[(j+tt)*m.Rows+r0+rr+q] = acc[4*q+tt]
-							}
-						}
-					}
-				}
-			}
-			if tileDot4x2 != nil && cols%8 == 0 && r1-r0 == matTile {
-				// Register-blocked: 4 weight rows × 2 tokens per pass.
-				var acc [8]float32
-				for ; j+2 <= n; j += 2 {
-					for rr := 0; rr < matTile; rr += 4 {
-						tileDot4x2(w[rr*cols:(rr+4)*cols], x[j*cols:(j+2)*cols], cols, &acc)
-						for q := 0; q < 4; q++ {
-							dst[j*m.Rows+r0+rr+q] = acc[2*q]
-							dst[(j+1)*m.Rows+r0+rr+q] = acc[2*q+1]
-						}
-					}
-				}
-			}
-			for ; j < n; j++ {
-				xj := x[j*cols : (j+1)*cols]
-				out := dst[j*m.Rows:]
-				for r := r0; r < r1; r++ {
-					out[r] = dotF32(w[(r-r0)*cols:(r-r0+1)*cols], xj)
+		matMulTileRows(dst, m, x, n, tile, lo, hi)
+	})
+}
+
+// matMulTileRows is MatMul's tiled work on rows [lo, hi): weight rows
+// decoded matTile at a time into tile (matTile·Cols floats; unused for F32),
+// each tile swept by every token.
+func matMulTileRows(dst []float32, m Mat, x []float32, n int, tile []float32, lo, hi int) {
+	cols := m.Cols
+	for r0 := lo; r0 < hi; r0 += matTile {
+		r1 := min(r0+matTile, hi)
+		var w []float32
+		if m.Type == gguf.TypeF32 {
+			w = bytesAsF32(m.Data[r0*m.rowBytes : r1*m.rowBytes])
+		} else {
+			w = tile[:(r1-r0)*cols]
+			dec := tileDequant[m.Type]
+			for r := r0; r < r1; r++ {
+				if dec != nil {
+					dec(w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
+				} else {
+					dequantRow(m.Type, w[(r-r0)*cols:(r-r0+1)*cols], m.Row(r))
 				}
 			}
 		}
-	})
+		j := 0
+		if tileDot4x4 != nil && cols%16 == 0 && r1-r0 == matTile {
+			// Register-blocked: 4 weight rows × 4 tokens per pass (zmm).
+			var acc [16]float32
+			for ; j+4 <= n; j += 4 {
+				for rr := 0; rr < matTile; rr += 4 {
+					tileDot4x4(w[rr*cols:(rr+4)*cols], x[j*cols:(j+4)*cols], cols, &acc)
+					for q := 0; q < 4; q++ {
+						for tt := 0; tt < 4; tt++ {
+							dst[(j+tt)*m.Rows+r0+rr+q] = acc[4*q+tt]
+						}
+					}
+				}
+			}
+		}
+		if tileDot4x2 != nil && cols%8 == 0 && r1-r0 == matTile {
+			// Register-blocked: 4 weight rows × 2 tokens per pass.
+			var acc [8]float32
+			for ; j+2 <= n; j += 2 {
+				for rr := 0; rr < matTile; rr += 4 {
+					tileDot4x2(w[rr*cols:(rr+4)*cols], x[j*cols:(j+2)*cols], cols, &acc)
+					for q := 0; q < 4; q++ {
+						dst[j*m.Rows+r0+rr+q] = acc[2*q]
+						dst[(j+1)*m.Rows+r0+rr+q] = acc[2*q+1]
+					}
+				}
+			}
+		}
+		for ; j < n; j++ {
+			xj := x[j*cols : (j+1)*cols]
+			out := dst[j*m.Rows:]
+			for r := r0; r < r1; r++ {
+				out[r] = dotF32(w[(r-r0)*cols:(r-r0+1)*cols], xj)
+			}
+		}
+	}
 }
