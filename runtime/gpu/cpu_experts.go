@@ -556,16 +556,16 @@ func (g *Executor) chooseSplit(ly *moeSpec, cm *costModel, ids []int32) (onCPU [
 }
 
 // cpuExperts computes the CPU's experts for n tokens of input x (ids and
-// weights: n·kk pairs) into out (n·d) on the cores, reading the weights
-// from the mapped file: the experts of one token (out overwritten), or
-// with multi those of several tokens (added). It returns the experts and
-// pairs done.
-func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out []float32, n int, multi bool) (experts, pairs int) {
+// weights: n·kk pairs) into out (n·d, overwritten) on the cores, reading
+// the weights from the mapped file. It returns the experts and pairs done.
+// The experts of one token run in one batch of pool jobs (singleTokens),
+// those of several tokens in a second (multiTokens); their weighted sums
+// are added in that order (singles, then the others, each in order of
+// first use), as the former path added them.
+func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out []float32, n int) (experts, pairs int) {
 	h := g.hyb
 	d, kk := g.d, g.nUsed
-	if !multi {
-		clear(out[:n*d])
-	}
+	clear(out[:n*d])
 	byExpert := map[int32][]int{}
 	var order []int32
 	for p, e := range ids[:n*kk] {
@@ -585,16 +585,16 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		}
 		return (*s)[:n]
 	}
-	// Experts of one token run together, row blocks of all of them shared
-	// by the cores (one batch of jobs instead of one per product).
-	var singles []int32
+	var singles, multis []int32
+	var ms []int
+	tokens := 0 // (token, expert) pairs of the multis
 	for _, e := range order {
-		if len(byExpert[e]) == 1 {
+		if m := len(byExpert[e]); m == 1 {
 			singles = append(singles, e)
+		} else {
+			multis, ms = append(multis, e), append(ms, m)
+			tokens += m
 		}
-	}
-	if multi {
-		singles = nil
 	}
 	if len(singles) > 0 {
 		gt, up, y := grow(&h.gb, len(singles)*ff), grow(&h.ub, len(singles)*ff), grow(&h.yb, len(singles)*d)
@@ -612,30 +612,28 @@ func (g *Executor) cpuExperts(ly *moeSpec, onCPU []bool, ids []int32, w, x, out 
 		pairs += len(singles)
 		experts += len(singles)
 	}
-	parked := false
-	for _, e := range order {
-		ps := byExpert[e]
-		m := len(ps)
-		if m == 1 || !multi {
-			continue
+	if len(multis) > 0 {
+		xs := grow(&h.xs, tokens*d)
+		gt, up, y := grow(&h.gb, tokens*ff), grow(&h.ub, tokens*ff), grow(&h.yb, tokens*d)
+		o := 0
+		for _, e := range multis {
+			for _, p := range byExpert[e] {
+				t := p / kk
+				copy(xs[o*d:(o+1)*d], x[t*d:(t+1)*d])
+				o++
+			}
 		}
-		if !parked {
-			cpuJobs.park() // kernels.MatMul forks its own goroutines
-			parked = true
+		em.multiTokens(multis, ms, xs, gt, up, y, expertRunners())
+		o = 0
+		for _, e := range multis {
+			for _, p := range byExpert[e] {
+				t := p / kk
+				kernels.AddScaled(out[t*d:(t+1)*d], y[o*d:(o+1)*d], w[p])
+				o++
+			}
 		}
-		experts++
-		xs := grow(&h.xs, m*d)
-		gt, up, y := grow(&h.gb, m*ff), grow(&h.ub, m*ff), grow(&h.yb, m*d)
-		for j, p := range ps {
-			t := p / kk
-			copy(xs[j*d:(j+1)*d], x[t*d:(t+1)*d])
-		}
-		em.tokens(int(e), xs, m, gt, up, y)
-		for j, p := range ps {
-			t := p / kk
-			kernels.AddScaled(out[t*d:(t+1)*d], y[j*d:(j+1)*d], w[p])
-		}
-		pairs += m
+		experts += len(multis)
+		pairs += tokens
 	}
 	return experts, pairs
 }
@@ -670,26 +668,6 @@ func (em *cpuExpertMats) act(gate, up []float32) {
 		kernels.SwiGLUOAI(gate, gate, up, em.alpha, em.limit)
 	} else {
 		kernels.SwiGLU(gate, gate, up)
-	}
-}
-
-// tokens computes expert e for m tokens xs (m·d) into y (m·d); gt and up
-// (m·ff) are scratch. kernels.MatMul splits each product over the cores.
-func (em *cpuExpertMats) tokens(e int, xs []float32, m int, gt, up, y []float32) {
-	d, ff := em.d, em.ff
-	mat := func(i, rows int) kernels.Mat { return em.mats[i].RowRange(e*rows, (e+1)*rows) }
-	kernels.MatMul(gt, mat(0, ff), xs, m)
-	kernels.MatMul(up, mat(1, ff), xs, m)
-	if b := em.bias[0]; b != nil {
-		addRows(gt, b[e*ff:(e+1)*ff], m)
-	}
-	if b := em.bias[1]; b != nil {
-		addRows(up, b[e*ff:(e+1)*ff], m)
-	}
-	em.act(gt, up)
-	kernels.MatMul(y, mat(2, d), gt, m)
-	if b := em.bias[2]; b != nil {
-		addRows(y, b[e*d:(e+1)*d], m)
 	}
 }
 
@@ -789,6 +767,88 @@ func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []fl
 	})
 }
 
+// multiRows is the row granularity of multiTokens' jobs: kernels.MatMulRows
+// decodes rows in groups of up to 8 (the tiled path), and blocks starting
+// at multiples of 8 give the results of a one-thread kernels.MatMul (and of
+// a many-thread one whose chunks start at such multiples).
+const multiRows = 8
+
+// multiTokens computes experts es used by several tokens each: expert i on
+// its ms[i] tokens, the next ms[i] rows of xs (d floats a token, experts
+// one after the other), into the same rows of y (d floats); gt and up (ff
+// floats a token) are scratch. runners goroutines share it (expertRunners).
+//
+// It is singleTokens' batch of jobs with kernels.MatMulRows in place of
+// MatVec: a job is a block of one expert's rows computed for all of that
+// expert's tokens, so the block is read from memory once and each row
+// decoded once for every four tokens (the kernels' few-token paths); gate
+// and up blocks with their biases and the activation first, then down
+// blocks, each waiting (spinning) only for its own expert's gate/up jobs.
+// Results equal kernels.MatMul per whole matrix (the former path) bit for
+// bit on one thread, and on many wherever its chunks start at multiples
+// of 8 rows; elsewhere they differ by float32 rounding (another kernel for
+// a few rows).
+func (em *cpuExpertMats) multiTokens(es []int32, ms []int, xs, gt, up, y []float32, runners int) {
+	d, ff, k := em.d, em.ff, len(es)
+	off := make([]int, k+1) // first token of each expert
+	for i, m := range ms {
+		off[i+1] = off[i] + m
+	}
+	// Rows per job: about cpuJobBytes of weights, whole groups of multiRows.
+	rows := func(rowBytes, mats int) int {
+		r := max(1, cpuJobBytes/(mats*rowBytes))
+		return (r + multiRows - 1) / multiRows * multiRows
+	}
+	rg, rd := rows(em.mats[0].RowBytes(), 2), rows(em.mats[2].RowBytes(), 1)
+	jg, jd := (ff+rg-1)/rg, (d+rd-1)/rd
+	done := make([]atomic.Int32, k) // gate/up jobs finished, by expert
+	cpuJobs.run(k*(jg+jd), runners, func(j int) {
+		if j < k*jg {
+			i, q := j/jg, j%jg
+			e, m, o := int(es[i]), ms[i], off[i]
+			lo, hi := q*rg, min((q+1)*rg, ff)
+			if cpuPrefetch {
+				em.prefetch(0, e*ff+lo, e*ff+hi)
+				em.prefetch(1, e*ff+lo, e*ff+hi)
+			}
+			x := xs[o*d : (o+m)*d]
+			gi, ui := gt[o*ff:(o+m)*ff], up[o*ff:(o+m)*ff]
+			kernels.MatMulRows(gi, em.mats[0].RowRange(e*ff, (e+1)*ff), x, m, lo, hi)
+			kernels.MatMulRows(ui, em.mats[1].RowRange(e*ff, (e+1)*ff), x, m, lo, hi)
+			for t := range m {
+				g, u := gi[t*ff+lo:t*ff+hi], ui[t*ff+lo:t*ff+hi]
+				if b := em.bias[0]; b != nil {
+					kernels.Add(g, b[e*ff+lo:e*ff+hi])
+				}
+				if b := em.bias[1]; b != nil {
+					kernels.Add(u, b[e*ff+lo:e*ff+hi])
+				}
+				em.act(g, u)
+			}
+			done[i].Add(1)
+			return
+		}
+		j -= k * jg
+		i, q := j/jd, j%jd
+		var s spinner
+		for done[i].Load() < int32(jg) {
+			s.spin()
+		}
+		e, m, o := int(es[i]), ms[i], off[i]
+		lo, hi := q*rd, min((q+1)*rd, d)
+		if cpuPrefetch {
+			em.prefetch(2, e*d+lo, e*d+hi)
+		}
+		yi := y[o*d : (o+m)*d]
+		kernels.MatMulRows(yi, em.mats[2].RowRange(e*d, (e+1)*d), gt[o*ff:(o+m)*ff], m, lo, hi)
+		if b := em.bias[2]; b != nil {
+			for t := range m {
+				kernels.Add(yi[t*d+lo:t*d+hi], b[e*d+lo:e*d+hi])
+			}
+		}
+	})
+}
+
 // addRows adds bias b to each of the m rows of x.
 func addRows(x, b []float32, m int) {
 	w := len(b)
@@ -864,11 +924,9 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	default:
 		h.stats.Mixed++
 	}
-	// The CPU's share of one-token experts starts at once, in parallel with
-	// queuing the GPU's (some 30 driver calls: serial host time that would
-	// otherwise come before the cores start); it leaves a core to the
-	// queuing. Experts of several tokens (kernels.MatMul on every core)
-	// follow the queuing.
+	// The CPU's share starts at once, in parallel with queuing the GPU's
+	// (some 30 driver calls: serial host time that would otherwise come
+	// before the cores start); it leaves a core to the queuing.
 	out := float32s(h.hOut, n*d)
 	var cpuDone chan struct{}
 	var experts, pairs int
@@ -878,7 +936,7 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		go func() {
 			defer close(cpuDone)
 			start := time.Now()
-			experts, pairs = g.cpuExperts(ly, onCPU, ids, w, x, out, n, false)
+			experts, pairs = g.cpuExperts(ly, onCPU, ids, w, x, out, n)
 			el = time.Since(start).Seconds()
 		}()
 	}
@@ -892,10 +950,6 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		return nil
 	}
 	<-cpuDone
-	start := time.Now()
-	e2, p2 := g.cpuExperts(ly, onCPU, ids, w, x, out, n, true)
-	el += time.Since(start).Seconds()
-	experts, pairs = experts+e2, pairs+p2
 	cm.cpu.observe(el, experts, pairs)
 	h.stats.CPUSeconds += el
 	h.stats.CPUExpertProducts += int64(experts)
