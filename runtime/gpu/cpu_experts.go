@@ -81,7 +81,9 @@ func ema(old, v float64, n int) float64 {
 // observe folds in t seconds measured for experts experts and pairs
 // (token, expert) products. A batch of one token per expert measures first;
 // one with at least two tokens per expert on average measures extra given
-// first; batches in between are too ambiguous to use.
+// first, and once first is measured, so does one with 1.25 (a short
+// prompt's CPU share: its singles and pairs); batches with fewer extra
+// tokens leave too much of the time to first's error.
 func (c *linCost) observe(t float64, experts, pairs int) {
 	if experts <= 0 || t <= 0 {
 		return
@@ -90,7 +92,7 @@ func (c *linCost) observe(t float64, experts, pairs int) {
 	case pairs == experts:
 		c.first = ema(c.first, t/float64(experts), c.nFirst)
 		c.nFirst++
-	case pairs >= 2*experts:
+	case pairs >= 2*experts || c.nFirst > 0 && 4*(pairs-experts) >= experts:
 		v := max(0, (t-c.first*float64(experts))/float64(pairs-experts))
 		c.extra = ema(c.extra, v, c.nExtra)
 		c.nExtra++
@@ -104,6 +106,7 @@ func (c *linCost) of(m int) float64 { return c.first + c.extra*float64(m-1) }
 type costModel struct {
 	expertBytes int64
 	cpu, gpu    linCost
+	cpuPrior    linCost             // cpu before any measurement (cpu_prior.go)
 	dec         map[int]*decodeWall // by distinct experts of a decode-like batch
 }
 
@@ -116,7 +119,9 @@ type costKey struct {
 
 // newCostModel starts from conservative priors (2.5 GB/s of weights per
 // core and ~10 GFLOP/s per core on the CPU; 25 GB/s over the bus and
-// 5 TFLOP/s on the GPU), replaced by the first measurements.
+// 5 TFLOP/s on the GPU), replaced by the first measurements. The
+// executor replaces the CPU's at once with its own timing of this
+// machine's CPU path (measureCPUPrior).
 func newCostModel(expertBytes int64, d, ff int) *costModel {
 	flops := float64(6 * d * ff) // gate, up, down: 2·(2·d·ff + ff·d)
 	th := float64(kernels.Threads())
@@ -209,6 +214,10 @@ type ExpertCosts struct {
 	// Samples behind the per-expert and per-token estimates (0: prior).
 	CPUSamples [2]int `json:"cpu_samples"`
 	GPUSamples [2]int `json:"gpu_samples"`
+	// The CPU estimates the executor started from, timed when it started
+	// (cpu_prior.go).
+	CPUPriorMsPerExpert     float64 `json:"cpu_prior_ms_per_expert"`
+	CPUPriorMsPerExtraToken float64 `json:"cpu_prior_ms_per_extra_token"`
 	// DecodeCPUExperts is how many of a single token's experts the CPU
 	// takes under these estimates.
 	DecodeCPUExperts int `json:"decode_cpu_experts"`
@@ -302,6 +311,13 @@ func (g *Executor) newHybrid() error {
 	if s := g.o.StagingExperts; s < g.nExp && s >= 2*g.nUsed {
 		h.parts = 2
 	}
+	// The CPU priors of every expert shape in host memory, measured now
+	// (cpu_prior.go: a few ms) rather than during the first prompt.
+	for _, mo := range g.moes() {
+		if !mo.allResident {
+			g.costModel(mo)
+		}
+	}
 	return nil
 }
 
@@ -369,6 +385,8 @@ func (g *Executor) costModel(ly *moeSpec) *costModel {
 	cm := g.hyb.costs[k]
 	if cm == nil {
 		cm = newCostModel(bytes, k.d, k.ff)
+		cm.cpu = measureCPUPrior(g.cpuMats(ly), g.nExp, expertRunners())
+		cm.cpuPrior = cm.cpu
 		g.hyb.costs[k] = cm
 	}
 	return cm
@@ -1020,6 +1038,7 @@ func (g *Executor) ExpertStats() ExpertStats {
 			CPUMsPerExpert: cm.cpu.first * 1e3, CPUMsPerExtraToken: cm.cpu.extra * 1e3,
 			GPUMsPerExpert: cm.gpu.first * 1e3, GPUMsPerExtraToken: cm.gpu.extra * 1e3,
 			CPUSamples: [2]int{cm.cpu.nFirst, cm.cpu.nExtra}, GPUSamples: [2]int{cm.gpu.nFirst, cm.gpu.nExtra},
+			CPUPriorMsPerExpert: cm.cpuPrior.first * 1e3, CPUPriorMsPerExtraToken: cm.cpuPrior.extra * 1e3,
 		}
 		c.DecodeCPUExperts, _, _ = cm.split(uniformCounts(1, g.nUsed, g.nExp))
 		c.DecodeChosen = c.DecodeCPUExperts

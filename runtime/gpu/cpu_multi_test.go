@@ -121,12 +121,18 @@ func TestMultiTokensMatchesMatMul(t *testing.T) {
 // queuing) and, /runners=all, on every core as old does. Metrics: MB/s of
 // weights, µs/expert, and for new µs/extra-token: (µs/expert − the same
 // k's m=1 pool µs/expert on as many runners)/(m−1), what the cost model's
-// per-extra-token estimate is.
+// per-extra-token estimate is; prior-µs/expert (pool) and
+// prior-µs/extra-token (new) are the cost model's CPU prior for this shape
+// as the executor times it at start (cpu_prior.go), to compare.
 //
 //	gunzip -c bin/cpumulti/gpu.test.gz > /tmp/cm.test && chmod +x /tmp/cm.test && cd runtime/gpu && /tmp/cm.test -test.run '^$' -test.bench 'BenchmarkCPUExpertsMulti' -test.benchtime 100x
 func BenchmarkCPUExpertsMulti(b *testing.B) {
 	s := loadCPUExpertBench(b)
 	base := map[string]float64{} // µs/expert of m=1 by k and runners (this run)
+	// The cost model's CPU prior for this shape on this machine, as the
+	// executor measures it at start (cpu_prior.go), over experts this
+	// run's first variants will not have left in cache.
+	prior := measureCPUPrior(s.em, s.slots, expertRunners())
 	for _, k := range []int{1, 2, 4, 8} {
 		for _, m := range []int{1, 2, 3, 8, 32} {
 			methods := []string{"read", "old", "new", "new/runners=all"}
@@ -146,6 +152,12 @@ func BenchmarkCPUExpertsMulti(b *testing.B) {
 					}
 					if m > 1 && method != "read" && method != "old" && base[key] > 0 {
 						b.ReportMetric((us-base[key])/float64(m-1), "µs/extra-token")
+					}
+					switch method {
+					case "pool":
+						b.ReportMetric(prior.first*1e6, "prior-µs/expert")
+					case "new":
+						b.ReportMetric(prior.extra*1e6, "prior-µs/extra-token")
 					}
 				})
 			}
@@ -201,4 +213,24 @@ func (s *cpuExpertBench) benchMulti(b *testing.B, method string, k, m, runners i
 	b.ReportMetric(float64(expertBytes)*float64(k)/sec/1e6, "MB/s")
 	b.ReportMetric(sec*1e6/float64(k), "µs/expert")
 	return sec * 1e6 / float64(k)
+}
+
+// TestCPUPrior: the CPU prior is the timed paths' cost: positive, an
+// extra token cheaper than two first ones, and about what the same
+// batches take timed again (within a factor of 3: the machine is shared).
+func TestCPUPrior(t *testing.T) {
+	const nExp = 16
+	em := testExpertMats(t, nExp, 640, 1216, cputwin.SwiGLUOAI, true)
+	p := measureCPUPrior(em, nExp, expertRunners())
+	if !(p.first > 0 && p.extra > 0 && p.extra < 2*p.first) || p.nFirst != 0 || p.nExtra != 0 {
+		t.Fatalf("prior %+v", p)
+	}
+	q := measureCPUPrior(em, nExp, expertRunners())
+	if r := q.first / p.first; r < 1.0/3 || r > 3 {
+		t.Errorf("per expert %.3g s, then %.3g s", p.first, q.first)
+	}
+	// Fewer experts than the batches want: still measured.
+	if s := measureCPUPrior(em, 1, 1); !(s.first > 0) {
+		t.Errorf("one expert: prior %+v", s)
+	}
 }

@@ -213,10 +213,21 @@ func TestLinCostObserve(t *testing.T) {
 	if math.Abs(c.extra-2e-4) > 1e-12 || c.nExtra != 1 {
 		t.Errorf("extra %g (%d samples), want 2e-4", c.extra, c.nExtra)
 	}
-	c.observe(1, 4, 5) // ambiguous: ignored
+	c.observe(1, 8, 9) // ambiguous: ignored
 	c.observe(0, 4, 4) // no time: ignored
 	if c.nFirst != 2 || c.nExtra != 1 {
 		t.Errorf("samples %d/%d after ignored observations", c.nFirst, c.nExtra)
+	}
+	// Once first is measured, a short prompt's CPU share (8 experts, 10
+	// pairs) measures extra too; before, it needs two tokens per expert.
+	f, e := c.first, c.extra
+	c.observe(8*f+2*4e-4, 8, 10)
+	if want := e + emaWeight*(4e-4-e); math.Abs(c.extra-want) > 1e-12 || c.nExtra != 2 {
+		t.Errorf("extra %g (%d samples), want %g", c.extra, c.nExtra, want)
+	}
+	p := linCost{first: 1e-3, extra: 1e-3}
+	if p.observe(8e-3+2e-4, 8, 10); p.nExtra != 0 || p.extra != 1e-3 {
+		t.Errorf("a 1.25-token batch on the prior first measured extra %g", p.extra)
 	}
 }
 
