@@ -385,7 +385,9 @@ func (g *Executor) costModel(ly *moeSpec) *costModel {
 	cm := g.hyb.costs[k]
 	if cm == nil {
 		cm = newCostModel(bytes, k.d, k.ff)
-		cm.cpu = measureCPUPrior(g.cpuMats(ly), g.nExp, expertRunners())
+		if g.o.ExpertsOn != ExpertsGPU {
+			cm.cpu = measureCPUPrior(g.cpuMats(ly), g.nExp, expertRunners())
+		}
 		cm.cpuPrior = cm.cpu
 		g.hyb.costs[k] = cm
 	}
