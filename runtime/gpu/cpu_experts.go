@@ -822,7 +822,7 @@ func (em *cpuExpertMats) multiTokens(es []int32, ms []int, xs, gt, up, y []float
 	rg, rd := rows(em.mats[0].RowBytes(), 2), rows(em.mats[2].RowBytes(), 1)
 	jg, jd := (ff+rg-1)/rg, (d+rd-1)/rd
 	done := make([]atomic.Int32, k) // gate/up jobs finished, by expert
-	cpuJobs.run(k*(jg+jd), runners, func(j int) {
+	cpuJobs.runOpen(k*(jg+jd), runners, func(j int) {
 		if j < k*jg {
 			i, q := j/jg, j%jg
 			e, m, o := int(es[i]), ms[i], off[i]
@@ -969,6 +969,10 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 	if nCPU == 0 {
 		return nil
 	}
+	// This core joins the experts of several tokens (multiTokens' batch
+	// is open; decode's one-token batches are not: their layer times are
+	// what decodeWall measured).
+	cpuJobs.help(cpuDone)
 	<-cpuDone
 	cm.cpu.observe(el, experts, pairs)
 	h.stats.CPUSeconds += el

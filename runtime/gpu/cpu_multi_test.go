@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,7 +119,10 @@ func TestMultiTokensMatchesMatMul(t *testing.T) {
 //	m=1 pool: singleTokens, decode's path, the per-expert base cost
 //
 // new and pool run on expertRunners() (one core left to the GPU's
-// queuing) and, /runners=all, on every core as old does. Metrics: MB/s of
+// queuing), /runners=all on every core as old does, and new/queue=100µs
+// as the executor runs it: on expertRunners() while the caller spends
+// 100 µs (queuing the GPU's share), then on the caller's core too
+// (jobPool.help). Metrics: MB/s of
 // weights, µs/expert, and for new µs/extra-token: (µs/expert − the same
 // k's m=1 pool µs/expert on as many runners)/(m−1), what the cost model's
 // per-extra-token estimate is; prior-µs/expert (pool) and
@@ -135,7 +139,7 @@ func BenchmarkCPUExpertsMulti(b *testing.B) {
 	prior := measureCPUPrior(s.em, s.slots, expertRunners())
 	for _, k := range []int{1, 2, 4, 8} {
 		for _, m := range []int{1, 2, 3, 8, 32} {
-			methods := []string{"read", "old", "new", "new/runners=all"}
+			methods := []string{"read", "old", "new", "new/runners=all", "new/queue=100µs"}
 			if m == 1 {
 				methods = []string{"read", "pool", "pool/runners=all"}
 			}
@@ -146,6 +150,9 @@ func BenchmarkCPUExpertsMulti(b *testing.B) {
 						runners = kernels.Threads()
 					}
 					us := s.benchMulti(b, strings.TrimSuffix(method, "/runners=all"), k, m, runners)
+					if method == "new/queue=100µs" {
+						return
+					}
 					key := fmt.Sprint(k, runners)
 					if m == 1 && method != "read" {
 						base[key] = us
@@ -204,6 +211,18 @@ func (s *cpuExpertBench) benchMulti(b *testing.B, method string, k, m, runners i
 			em.multiTokensMatMul(es, ms, xs, gt, up, y)
 		case "new":
 			em.multiTokens(es, ms, xs, gt, up, y, runners)
+		case "new/queue=100µs":
+			// As hybridExperts runs it: on expertRunners() while this
+			// goroutine queues the GPU's share (100 µs busy here), which
+			// then helps.
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				em.multiTokens(es, ms, xs, gt, up, y, runners)
+			}()
+			for t := time.Now(); time.Since(t) < 100*time.Microsecond; {
+			}
+			cpuJobs.help(done)
 		case "pool":
 			em.singleTokens(es, xv, gt, up, y, runners)
 		}
@@ -232,5 +251,43 @@ func TestCPUPrior(t *testing.T) {
 	// Fewer experts than the batches want: still measured.
 	if s := measureCPUPrior(em, 1, 1); !(s.first > 0) {
 		t.Errorf("one expert: prior %+v", s)
+	}
+}
+
+// TestJobPoolHelp: help joins an open batch (here the only other runner:
+// job 0 finishes only after the other jobs ran elsewhere), runs every job
+// once, ignores closed batches and returns when done closes.
+func TestJobPoolHelp(t *testing.T) {
+	const n = 50
+	for round := range 5 {
+		var counts [n]atomic.Int32
+		var finished atomic.Int32
+		done := make(chan struct{})
+		helped := make(chan struct{})
+		go func() {
+			cpuJobs.help(done)
+			close(helped)
+		}()
+		cpuJobs.run(8, 1, func(int) {}) // closed: the caller runs it alone
+		cpuJobs.runOpen(n, 1, func(j int) {
+			if j == 0 {
+				var s spinner
+				for t0 := time.Now(); finished.Load() < n-1; s.spin() {
+					if time.Since(t0) > 5*time.Second {
+						t.Errorf("round %d: job 0 waited 5 s: nobody helped (%d of %d finished)", round, finished.Load(), n-1)
+						break
+					}
+				}
+			}
+			counts[j].Add(1)
+			finished.Add(1)
+		})
+		close(done)
+		<-helped
+		for j := range counts {
+			if c := counts[j].Load(); c != 1 {
+				t.Fatalf("round %d: job %d ran %d times", round, j, c)
+			}
+		}
 	}
 }

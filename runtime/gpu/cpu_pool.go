@@ -50,6 +50,7 @@ type jobBatch struct {
 	left   atomic.Int64 // jobs not finished
 	seats  int32        // how many pool workers may join
 	joined atomic.Int32
+	open   bool // help may join it too (runOpen)
 }
 
 //go:linkname procyield runtime.procyield
@@ -88,15 +89,21 @@ func expertRunners() int {
 // pool workers, each taking the next job as it finishes one. fn may wait
 // for jobs of lower index (they are all taken before it is), as long as
 // the wait spins (spinner) rather than blocks.
-func (p *jobPool) run(n, runners int, fn func(j int)) {
-	if runners <= 1 || n <= 1 {
+func (p *jobPool) run(n, runners int, fn func(j int)) { p.start(n, runners, fn, false) }
+
+// runOpen is run for a batch that help may join as well: the goroutine
+// that queued the GPU's share, once done, works on the CPU's experts.
+func (p *jobPool) runOpen(n, runners int, fn func(j int)) { p.start(n, runners, fn, true) }
+
+func (p *jobPool) start(n, runners int, fn func(j int), open bool) {
+	if (runners <= 1 && !open) || n <= 1 {
 		for j := range n {
 			fn(j)
 		}
 		return
 	}
 	p.grow(runners - 1)
-	b := &jobBatch{n: int64(n), fn: fn, seats: int32(runners - 1)}
+	b := &jobBatch{n: int64(n), fn: fn, seats: int32(runners - 1), open: open}
 	b.left.Store(int64(n))
 	p.cur.Store(b)
 	p.seq.Add(1)
@@ -169,6 +176,26 @@ func (p *jobPool) wait(seen uint64) uint64 {
 // that forks its own goroutines (kernels.MatMul), which would otherwise
 // wait for a P while the workers hold them.
 func (p *jobPool) park() { p.quiet.Store(p.seq.Load() + 1) }
+
+// help works on open batches (runOpen) until done is closed: the caller's
+// core joins work that started without it. Jobs of a batch taken by help
+// are finished before that batch's run returns, as any other.
+func (p *jobPool) help(done <-chan struct{}) {
+	var s spinner
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if b := p.cur.Load(); b != nil && b.open && b.next.Load() < b.n {
+			b.work()
+			s = spinner{}
+			continue
+		}
+		s.spin()
+	}
+}
 
 func (b *jobBatch) work() {
 	for j := b.next.Add(1) - 1; j < b.n; j = b.next.Add(1) - 1 {

@@ -18,7 +18,11 @@ import (
 // use, reading weights not in cache (each expert once a round). Modelling
 // it instead from a memory-read speed and the kernels' speed in cache
 // misses how the two overlap: on a 2-core VM max(read, decode) was 35%
-// under the measured time, their sum 15% over.
+// under the measured time, their sum 15% over. In a layer the experts of
+// several tokens also get the core that queued the GPU's share once it is
+// done (jobPool.help), which this timing leaves out: it overrates the
+// per-token cost by up to (runners+1)/runners (2× on 2 cores, 7% on 16)
+// until batches measure it.
 
 // priorExperts is how many experts each timed batch computes (fewer when
 // the layer has fewer than 4·priorExperts): a decode layer's CPU share.
