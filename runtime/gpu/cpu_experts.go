@@ -970,9 +970,11 @@ func (g *Executor) hybridExperts(ly *moeSpec, dx, dids, dw, dh cuda.DevicePtr, n
 		return nil
 	}
 	// This core joins the experts of several tokens (multiTokens' batch
-	// is open; decode's one-token batches are not: their layer times are
-	// what decodeWall measured).
-	cpuJobs.help(cpuDone)
+	// is open; one-token batches are not). Decode (one token: no such
+	// experts) waits parked, as decodeWall measured it.
+	if n > 1 {
+		cpuJobs.help(cpuDone)
+	}
 	<-cpuDone
 	cm.cpu.observe(el, experts, pairs)
 	h.stats.CPUSeconds += el
