@@ -66,6 +66,10 @@ func ParseExpertPlace(s string) (ExpertPlace, error) {
 type linCost struct {
 	first, extra   float64
 	nFirst, nExtra int // measurements behind each (0: still the prior)
+	// timed: the prior was timed on this machine (measureCPUPrior), not
+	// guessed; first is then good enough to read extra off a batch of
+	// 1.25 tokens per expert.
+	timed bool
 }
 
 // emaWeight is how much one measurement moves an estimate once it has one.
@@ -81,9 +85,9 @@ func ema(old, v float64, n int) float64 {
 // observe folds in t seconds measured for experts experts and pairs
 // (token, expert) products. A batch of one token per expert measures first;
 // one with at least two tokens per expert on average measures extra given
-// first, and once first is measured, so does one with 1.25 (a short
-// prompt's CPU share: its singles and pairs); batches with fewer extra
-// tokens leave too much of the time to first's error.
+// first, and once first is measured (or its prior timed), so does one
+// with 1.25 (a short prompt's CPU share: its singles and pairs); batches
+// with fewer extra tokens leave too much of the time to first's error.
 func (c *linCost) observe(t float64, experts, pairs int) {
 	if experts <= 0 || t <= 0 {
 		return
@@ -92,7 +96,7 @@ func (c *linCost) observe(t float64, experts, pairs int) {
 	case pairs == experts:
 		c.first = ema(c.first, t/float64(experts), c.nFirst)
 		c.nFirst++
-	case pairs >= 2*experts || c.nFirst > 0 && 4*(pairs-experts) >= experts:
+	case pairs >= 2*experts || (c.nFirst > 0 || c.timed) && 4*(pairs-experts) >= experts:
 		v := max(0, (t-c.first*float64(experts))/float64(pairs-experts))
 		c.extra = ema(c.extra, v, c.nExtra)
 		c.nExtra++

@@ -68,5 +68,5 @@ func measureCPUPrior(em *cpuExpertMats, nExp, runners int) linCost {
 		em.multiTokens(es, ms, xs, gt, up, y, runners)
 		three = min(three, time.Since(start).Seconds()/float64(k))
 	}
-	return linCost{first: one, extra: max(0, three-one) / (m - 1)}
+	return linCost{first: one, extra: max(0, three-one) / (m - 1), timed: true}
 }

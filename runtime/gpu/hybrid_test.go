@@ -229,6 +229,11 @@ func TestLinCostObserve(t *testing.T) {
 	if p.observe(8e-3+2e-4, 8, 10); p.nExtra != 0 || p.extra != 1e-3 {
 		t.Errorf("a 1.25-token batch on the prior first measured extra %g", p.extra)
 	}
+	// A prior timed on this machine (measureCPUPrior) is good enough.
+	p.timed = true
+	if p.observe(8e-3+2e-4, 8, 10); p.nExtra != 1 || math.Abs(p.extra-1e-4) > 1e-12 {
+		t.Errorf("a 1.25-token batch on a timed prior: extra %g (%d samples), want 1e-4", p.extra, p.nExtra)
+	}
 }
 
 func TestParseExpertPlace(t *testing.T) {
