@@ -300,9 +300,8 @@ func (k *Kernels) MatMul(s *cuda.Stream, t WeightType, w cuda.DevicePtr, x cuda.
 		return k.gemmLaunch(s, t, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
 	if nTok <= mvTokens && matvecFits(t, w, []int64{rb}, nIn, x, xStride) {
-		name, rows := matvecKernel(t, nOut)
-		return k.launch(name, s, cuda.Dim3{X: ceilDiv(nOut, mvWarps*rows), Y: ceilDiv(nTok, mvTokens), Z: 1},
-			cuda.Dim3{X: 32 * mvWarps, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
+		name, grid, block := matvecKernel(t, nOut, nTok)
+		return k.launch(name, s, grid, block, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
 	}
 	return k.launch("matmul_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mmWarps), Y: ceilDiv(nTok, mmTokens), Z: 1},
 		cuda.Dim3{X: 32 * mmWarps, Y: 1, Z: 1}, w, rb, x, xStride, y, yStride, bias, nIn, nOut, nTok)
@@ -320,8 +319,8 @@ func (k *Kernels) MatMulID(s *cuda.Stream, t WeightType, w cuda.DevicePtr, matri
 		return err
 	}
 	if matvecFits(t, w, []int64{rb, matrixBytes}, nIn, x, xStride) {
-		return k.launch("matvec_id_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mvWarps*mvRows), Y: uint32(nPairs), Z: 1},
-			cuda.Dim3{X: 32 * mvWarps, Y: 1, Z: 1}, w, rb, matrixBytes, ids, x, xStride, xDiv, y, yStride, bias, biasStride, nIn, nOut, nPairs)
+		name, grid, block := matvecIDKernel(t, nOut, nPairs)
+		return k.launch(name, s, grid, block, w, rb, matrixBytes, ids, x, xStride, xDiv, y, yStride, bias, biasStride, nIn, nOut, nPairs)
 	}
 	return k.launch("matmul_id_"+t.String(), s, cuda.Dim3{X: ceilDiv(nOut, mmWarps), Y: uint32(nPairs), Z: 1},
 		cuda.Dim3{X: 32 * mmWarps, Y: 1, Z: 1}, w, rb, matrixBytes, ids, x, xStride, xDiv, y, yStride, bias, biasStride, nIn, nOut, nPairs)
