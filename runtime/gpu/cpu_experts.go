@@ -462,22 +462,24 @@ func (cm *costModel) decodeWall(d int) *decodeWall {
 
 // choose returns the CPU count to use: first the cost model's choice,
 // all-GPU and the model's two neighbours are measured, then the fastest
-// measured count is used, with bursts on its neighbours.
+// measured count is used, with bursts on the counts near it.
 func (w *decodeWall) choose(model, batch int) int {
 	if c, ok := w.unmeasured(model); ok {
 		return c
 	}
 	best := w.best()
 	if batch%burstEvery >= burstEvery-burstLen {
-		nb := best + 1
-		if (batch/burstEvery)%2 == 1 || nb >= len(w.ms) {
-			nb = best - 1
+		// The bursts cycle over the counts one and two away, so that a
+		// count measured slow in a noisy phase is measured again even when
+		// the count between it and the best is slower still.
+		var near []int
+		for _, off := range [...]int{1, -1, 2, -2} {
+			if c := best + off; c >= 0 && c < len(w.ms) {
+				near = append(near, c)
+			}
 		}
-		if nb < 0 {
-			nb = best + 1
-		}
-		if nb < len(w.ms) {
-			return nb
+		if len(near) > 0 {
+			return near[(batch/burstEvery)%len(near)]
 		}
 	}
 	return best

@@ -274,11 +274,11 @@ func TestDecodeWallChoice(t *testing.T) {
 	for batch < 8*burstEvery {
 		counts[step(2)]++
 	}
-	// Bursts on the best's only neighbour (1), one at the end of every
-	// burstEvery batches.
+	// One burst at the end of every burstEvery batches, alternating
+	// between the counts one and two above the best (0).
 	bursts := 8
-	if len(counts) != 2 || counts[1] != bursts*burstLen || counts[0] != 8*burstEvery-4*decodeSamples-bursts*burstLen {
-		t.Errorf("choices %v: want all-GPU but for %d bursts of %d on 1", counts, bursts, burstLen)
+	if len(counts) != 3 || counts[1] != bursts/2*burstLen || counts[2] != bursts/2*burstLen || counts[0] != 8*burstEvery-4*decodeSamples-bursts*burstLen {
+		t.Errorf("choices %v: want all-GPU but for %d bursts of %d on 1 and 2", counts, bursts, burstLen)
 	}
 	if got := w.current(2); got != 0 {
 		t.Errorf("current %d, want 0", got)
@@ -291,6 +291,15 @@ func TestDecodeWallChoice(t *testing.T) {
 	}
 	if got := w.current(2); got != 1 {
 		t.Errorf("after count 1 sped up: current %d, want 1", got)
+	}
+	// A count two away from the best (1) that became fastest, past a
+	// slower one, is found too: the bursts reach 3 without stepping on 2.
+	layer[2], layer[3] = 3, 0.5
+	for range 8 * burstEvery {
+		step(2)
+	}
+	if got := w.current(2); got != 3 {
+		t.Errorf("after count 3 sped up: current %d, want 3", got)
 	}
 	// When the CPU share is faster, it wins.
 	w2 := (&costModel{}).decodeWall(4)
