@@ -124,6 +124,10 @@ if [ -z "${SKIP_20B:-}" ]; then
   # without it and the tiled prefill attention (both on by default).
   sampled f16-4GiB-bench-noprefetch env GGUFTOOL_PREFETCH_EXPERTS=0 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
   sampled f16-4GiB-bench-noprefetch-untiled env GGUFTOOL_PREFETCH_EXPERTS=0 GGUFTOOL_ATTN_TILED=0 "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 16 -r 2 --json
+  # Strictly every routed expert in CPU memory (--cpu-moe; the 4 GiB plan
+  # above puts the last layers' experts in the VRAM it has left).
+  sampled f16-4GiB-cpumoe-run "$G" run $M --vram 4GiB --cpu-moe --ctx 4096 --tokens $P16 -n 32 --validate --reps 2 --json
+  sampled f16-4GiB-cpumoe-bench "$G" bench $M --vram 4GiB --cpu-moe --ctx 4096 -p 512 -n 128 -r 2 --json
   echo "== 1b. where the time goes (GPU time per kernel, one profiled pp512 and tg32)"
   "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 32 -r 1 --profile | tail -40
 fi

@@ -62,6 +62,9 @@ type Budget struct {
 	ReserveBytes int64  `json:"reserve_bytes"`
 	PerExpert    bool   `json:"per_expert"`
 	Profile      string `json:"profile,omitempty"`
+	// CPUMoE: the experts of layers 0..CPUMoE-1 were kept in CPU memory
+	// (Options.CPUMoE).
+	CPUMoE int `json:"n_cpu_moe,omitempty"`
 	// Runtime is the executor the plan was made for ("" = llama.cpp).
 	Runtime string `json:"runtime,omitempty"`
 	// StagingExperts is the gguftool runtime's staging area (experts per

@@ -16,7 +16,11 @@ type Options struct {
 	Reserve   int64 // <0: DefaultReserve
 	// PerExpert fills the VRAM left after whole layers with single experts
 	// (slices of stacked tensors) ranked by Profile.
-	PerExpert   bool
+	PerExpert bool
+	// CPUMoE keeps the routed experts of layers 0..CPUMoE-1 in CPU memory
+	// whatever the budget leaves (llama.cpp's --n-cpu-moe; the layer count
+	// or more: every expert, llama.cpp's --cpu-moe). 0: the budget decides.
+	CPUMoE      int
 	Profile     *Profile
 	ProfilePath string
 	GPUName     string // default "CUDA0"
@@ -168,6 +172,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	if o.Context < 1 || o.UBatch < 1 {
 		return nil, fmt.Errorf("context %d and ubatch %d must be positive", o.Context, o.UBatch)
 	}
+	if o.CPUMoE < 0 {
+		return nil, fmt.Errorf("experts of %d layers kept in CPU memory: want 0 or more", o.CPUMoE)
+	}
 	hp, err := m.ReadHParams()
 	if err != nil {
 		return nil, err
@@ -249,6 +256,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 	layers:
 		for i := len(moeLayers) - 1; i >= 0; i-- {
 			l := moeLayers[i]
+			if l < o.CPUMoE {
+				break
+			}
 			var lb int64
 			for _, x := range byLayer[l] {
 				lb += x.size
@@ -303,6 +313,9 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 		}
 		var units []unit
 		for _, l := range moeLayers {
+			if l < o.CPUMoE {
+				continue
+			}
 			e := byLayer[l][0].experts
 			for _, x := range byLayer[l] {
 				if x.experts != e {
@@ -367,7 +380,7 @@ func Plan(m *Model, o Options) (*Manifest, error) {
 			Experts: hp.Experts, ExpertsUsed: hp.ExpertsUsed},
 		Budget: Budget{VRAMBytes: o.VRAM, Context: o.Context, UBatch: o.UBatch, CacheType: string(o.CacheType),
 			FlashAttn: o.FlashAttn, ReserveBytes: o.Reserve, PerExpert: o.PerExpert, Profile: o.ProfilePath,
-			Runtime: o.Runtime},
+			CPUMoE: o.CPUMoE, Runtime: o.Runtime},
 		Offsets: "file",
 	}
 	gpu := Device{Name: o.GPUName, Kind: KindGPU, KVBytes: gpuKV, ComputeBytes: compTotal, ReserveBytes: o.Reserve}

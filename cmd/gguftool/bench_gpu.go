@@ -68,7 +68,7 @@ func runBenchGPU(cmd *cobra.Command, path string, o *benchOptions) error {
 		return err
 	}
 	defer f.Close()
-	man, planName, err := manifestFor(f, g.plan, g.vram, g.ubatch, g.ctx, !cmd.Flags().Changed("ubatch"))
+	man, planName, err := manifestFor(f, g.plan, g.vram, g.ubatch, g.ctx, !cmd.Flags().Changed("ubatch"), g.experts.cpuMoE)
 	if err != nil {
 		return err
 	}

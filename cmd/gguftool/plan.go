@@ -21,6 +21,7 @@ func newPlanCmd() *cobra.Command {
 		preset, presetType                         string
 		ctx, ubatch                                int
 		jsonOut, perExpert, noFA, force            bool
+		cpuMoE                                     cpuMoEFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "plan (MODEL.gguf | --preset NAME) --vram SIZE",
@@ -112,10 +113,14 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 				defer f.Close()
 				model = planner.FromFile(f)
 			}
+			nCPUMoE, err := cpuMoE.layers()
+			if err != nil {
+				return err
+			}
 			man, err := planner.Plan(model, planner.Options{
 				VRAM: budget, Context: ctx, UBatch: ubatch, CacheType: ct, FlashAttn: !noFA,
 				Reserve: res, PerExpert: perExpert, Profile: prof, ProfilePath: profilePath,
-				Runtime: planRuntime,
+				Runtime: planRuntime, CPUMoE: nCPUMoE,
 				// gguftool's runtime may take smaller prompt passes to fit,
 				// unless --ubatch was given.
 				AutoUBatch: planRuntime == planner.RuntimeGguftool && !cmd.Flags().Changed("ubatch"),
@@ -169,8 +174,9 @@ Sizes: 2GiB, 1.5GB, 512MiB, 3G (K/M/G/T alone are binary).`,
 	fl.StringVar(&reserve, "reserve", planner.FormatSize(planner.DefaultReserve),
 		"VRAM kept for the CUDA context, workspaces and margin (default: llama.cpp's measured overhead on an H100, offload.md §7)")
 	fl.StringVar(&planRuntime, "runtime", planner.RuntimeLlamaCpp,
-		"what runs the plan: llama.cpp (its buffers, flags) or gguftool (`gguftool run`: float32 GPU KV cache, its own scratch, reserve 544 MiB = the measured CUDA context)")
+		"what runs the plan: llama.cpp (its buffers, flags) or gguftool (`gguftool run`: f16 GPU KV cache with sliding-window rings, its own scratch and expert staging, reserve 346 MiB = the measured CUDA context and margin)")
 	fl.BoolVar(&perExpert, "per-expert", false, "after whole layers, place single experts of stacked tensors")
+	addCPUMoEFlags(cmd, &cpuMoE)
 	fl.StringVar(&profilePath, "profile", "", "expert usage profile (JSON, gguftool.profile/v1) ranking experts for --per-expert")
 	fl.BoolVar(&jsonOut, "json", false, "print the manifest as JSON instead of the summary")
 	fl.StringVarP(&out, "output", "o", "", "write the manifest to FILE")

@@ -34,13 +34,16 @@ func addGPURunFlags(cmd *cobra.Command, o *gpuRunOptions) {
 	addExpertsFlags(cmd, &o.experts)
 }
 
-// expertsFlags are --experts-on and --cpu-experts (run and bench on a GPU).
+// expertsFlags are --experts-on and --cpu-experts (run and bench on a GPU),
+// and --n-cpu-moe/--cpu-moe for the plan --vram makes.
 type expertsFlags struct {
-	on  string
-	cpu int
+	on     string
+	cpu    int
+	cpuMoE cpuMoEFlags
 }
 
 func addExpertsFlags(cmd *cobra.Command, e *expertsFlags) {
+	addCPUMoEFlags(cmd, &e.cpuMoE)
 	cmd.Flags().StringVar(&e.on, "experts-on", "auto", "where the experts the plan leaves in CPU memory are computed: auto (split per layer between the CPU cores and streaming to the GPU, by measured cost), cpu (all on the CPU cores) or gpu (all streamed to the GPU)")
 	cmd.Flags().IntVar(&e.cpu, "cpu-experts", 0, "with --experts-on auto: fix the split instead of measuring it — the CPU cores take this many of each layer's picked experts, the GPU stream the rest")
 }
@@ -75,8 +78,15 @@ func gpuPlanned(man *planner.Manifest) bool {
 // manifestFor loads plan or makes a plan for the gguftool runtime under
 // the budget vram; autoUB lets the planner lower ubatch to fit (the
 // --ubatch flag was left at its default).
-func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int, autoUB bool) (*planner.Manifest, string, error) {
+func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int, autoUB bool, cpuMoE cpuMoEFlags) (*planner.Manifest, string, error) {
+	nCPUMoE, err := cpuMoE.layers()
+	if err != nil {
+		return nil, "", err
+	}
 	if vramFlag == "" {
+		if nCPUMoE > 0 {
+			return nil, "", usageError("--n-cpu-moe and --cpu-moe go with --vram: the plan file %s already says where the experts live", plan)
+		}
 		man, err := planner.Load(plan)
 		return man, plan, err
 	}
@@ -89,6 +99,7 @@ func manifestFor(f *gguf.File, plan, vramFlag string, ubatch, ctx int, autoUB bo
 	}
 	man, err := planner.Plan(planner.FromFile(f), planner.Options{
 		VRAM: vram, Context: ctx, UBatch: ubatch, Reserve: -1, Runtime: planner.RuntimeGguftool, AutoUBatch: autoUB,
+		CPUMoE: nCPUMoE,
 	})
 	var inf *planner.InfeasibleError
 	if errors.As(err, &inf) {
@@ -336,7 +347,7 @@ func runGPU(cmd *cobra.Command, path string, o *runOptions) (bool, error) {
 		return true, err
 	}
 	defer f.Close()
-	man, planName, err := manifestFor(f, o.plan, o.gpu.vram, o.gpu.ubatch, o.ctx, !cmd.Flags().Changed("ubatch"))
+	man, planName, err := manifestFor(f, o.plan, o.gpu.vram, o.gpu.ubatch, o.ctx, !cmd.Flags().Changed("ubatch"), o.gpu.experts.cpuMoE)
 	if err != nil {
 		return true, err
 	}
