@@ -57,6 +57,7 @@ func useAVX512() {
 	fusedDots[gguf.TypeQ4_0] = func(row []byte, x, _, _ []float32) float32 {
 		return dotQ4_0AVX512(row[:len(x)/qk*q40Bytes], x)
 	}
+	useKQuantAVX512()
 }
 
 // dotMXFP4ShuffleAVX512 is the previous MXFP4 row kernel (VPSHUFB lookup,

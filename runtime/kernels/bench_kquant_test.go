@@ -1,0 +1,54 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gguftool/gguftool/gguf"
+)
+
+// BenchmarkMatVecKQuant measures Q4_K, Q5_K and Q6_K MatVec on one thread
+// (the GPU executor's CPU experts run one row block per worker) for the
+// portable, AVX2 and AVX-512 kernel sets: a Phi-3.5-MoE/gpt-oss-sized
+// expert matrix (2816×2816: last-level cache), a 1408×4096 one (DeepSeek-MoE
+// expert rows, Phi-3.5-MoE width), 256 rows of 2816 (L2-resident: the
+// kernel's own speed) and 512 MiB of weights (DRAM streaming). MB/s is
+// weight bytes.
+func BenchmarkMatVecKQuant(b *testing.B) {
+	shapes := []struct {
+		name       string
+		rows, cols int
+	}{
+		{"L2-256x2816", 256, 2816},
+		{"2816x2816", 2816, 2816},
+		{"1408x4096", 1408, 4096},
+		{"DRAM-512MiB", 0, 4096},
+	}
+	for _, typ := range []gguf.Type{gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
+		for _, sh := range shapes {
+			b.Run(fmt.Sprintf("%s/%s", typ, sh.name), func(b *testing.B) {
+				rows := sh.rows
+				if rows == 0 {
+					rows = int((512<<20)/typ.RowSize(int64(sh.cols))) / 64 * 64
+				}
+				m := benchMat(b, typ, rows, sh.cols)
+				x := randFloats(rand.New(rand.NewPCG(2, 2)), sh.cols, 1)
+				y := make([]float32, m.Rows)
+				for _, impl := range []string{"portable", "avx2", "avx512"} {
+					b.Run(impl, func(b *testing.B) {
+						if !useKernelSet(impl) {
+							b.Skip(impl + " is not available on this CPU")
+						}
+						defer useKernelSet("avx512")
+						defer SetThreads(SetThreads(1))
+						b.SetBytes(int64(len(m.Data)))
+						for b.Loop() {
+							MatVec(y, m, x)
+						}
+					})
+				}
+			})
+		}
+	}
+}

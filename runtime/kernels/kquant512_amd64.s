@@ -1,0 +1,291 @@
+#include "textflag.h"
+
+// AVX-512 (F and BW only) whole-row kernels for Q4_K, Q5_K and Q6_K. They
+// follow the AVX2 ones (q4k_amd64.s, q6k_amd64.s) but decode 16 weights per
+// instruction straight into dword lanes: VPMOVZXBD of 16 code bytes gives the
+// low nibbles after one VPANDD and the high ones after one VPSRLD, with no
+// lane extracts; the fifth (Q5_K) and sixth (Q6_K) bits are merged with one
+// VPTERNLOGD. Each 32-weight sub-block costs one partial product chain and
+// one FMA by its broadcast scale (embedded broadcast from the stack), and the
+// sums go to two or four independent accumulators.
+
+DATA kq512c0f<>+0(SB)/4, $0x0000000f
+GLOBL kq512c0f<>(SB), RODATA|NOPTR, $4
+
+DATA kq512c10<>+0(SB)/4, $0x00000010
+GLOBL kq512c10<>(SB), RODATA|NOPTR, $4
+
+DATA kq512b0f<>+0(SB)/4, $0x0f0f0f0f
+GLOBL kq512b0f<>(SB), RODATA|NOPTR, $4
+
+DATA kq512b30<>+0(SB)/4, $0x30303030
+GLOBL kq512b30<>(SB), RODATA|NOPTR, $4
+
+DATA kq512b20<>+0(SB)/4, $0x20202020
+GLOBL kq512b20<>(SB), RODATA|NOPTR, $4
+
+// KSCALES: unpacks the 6-bit scales and mins of the Q4_K/Q5_K super-block
+// at SI (ggml's layout): d·sc_j to 0(SP)..28(SP), and Y14 += dmin·m_j·Σx_j
+// over the eight xsum entries at R8.
+#define KSCALES \
+	VMOVD (SI), X9 \
+	VCVTPH2PS X9, X9 \
+	VMOVSHDUP X9, X10 \
+	VBROADCASTSS X9, Y9 \
+	VBROADCASTSS X10, Y10 \
+	MOVQ 4(SI), AX \
+	MOVL 12(SI), BX \
+	MOVL AX, R9 \
+	MOVQ AX, R10 \
+	SHRQ $32, R10 \
+	MOVL R9, R11 \
+	ANDL $0x3f3f3f3f, R11 \
+	MOVL BX, DX \
+	ANDL $0x0f0f0f0f, DX \
+	MOVL R9, R13 \
+	SHRL $6, R13 \
+	ANDL $0x03030303, R13 \
+	SHLL $4, R13 \
+	ORL R13, DX \
+	SHLQ $32, DX \
+	ORQ DX, R11 \
+	MOVL R10, R12 \
+	ANDL $0x3f3f3f3f, R12 \
+	MOVL BX, DX \
+	SHRL $4, DX \
+	ANDL $0x0f0f0f0f, DX \
+	MOVL R10, R13 \
+	SHRL $6, R13 \
+	ANDL $0x03030303, R13 \
+	SHLL $4, R13 \
+	ORL R13, DX \
+	SHLQ $32, DX \
+	ORQ DX, R12 \
+	VMOVQ R11, X11 \
+	VPMOVZXBD X11, Y11 \
+	VCVTDQ2PS Y11, Y11 \
+	VMULPS Y9, Y11, Y11 \
+	VMOVUPS Y11, 0(SP) \
+	VMOVQ R12, X12 \
+	VPMOVZXBD X12, Y12 \
+	VCVTDQ2PS Y12, Y12 \
+	VMULPS Y10, Y12, Y12 \
+	VFMADD231PS (R8), Y12, Y14
+
+// KDOT: Z1, Z2 hold the codes of sub-block 2J (weights 0–15, 16–31), Z3, Z4
+// those of 2J+1 (32–47, 48–63) of the 64 weights whose x is at DI+XOFF;
+// Z0 += d·sc_2J·Σ q·x, Z5 += d·sc_2J+1·Σ q·x.
+#define KDOT(XOFF, S0, S1) \
+	VCVTDQ2PS Z1, Z1 \
+	VCVTDQ2PS Z2, Z2 \
+	VCVTDQ2PS Z3, Z3 \
+	VCVTDQ2PS Z4, Z4 \
+	VMULPS XOFF(DI), Z1, Z8 \
+	VFMADD231PS XOFF+64(DI), Z2, Z8 \
+	VMULPS XOFF+128(DI), Z3, Z9 \
+	VFMADD231PS XOFF+192(DI), Z4, Z9 \
+	VFMADD231PS.BCST S0(SP), Z8, Z0 \
+	VFMADD231PS.BCST S1(SP), Z9, Z5
+
+// Q4PAIR: the 32 code bytes at SI+QOFF (sub-blocks 2J, 2J+1).
+#define Q4PAIR(QOFF, XOFF, S0, S1) \
+	VPMOVZXBD QOFF(SI), Z1 \
+	VPMOVZXBD QOFF+16(SI), Z2 \
+	VPSRLD $4, Z1, Z3 \
+	VPSRLD $4, Z2, Z4 \
+	VPANDD Z7, Z1, Z1 \
+	VPANDD Z7, Z2, Z2 \
+	KDOT(XOFF, S0, S1)
+
+// KFINISH: ret = Σ(Z0 + Z5) − Σ Y14.
+#define KFINISH(RET) \
+	VADDPS Z5, Z0, Z0 \
+	VEXTRACTF64X4 $1, Z0, Y1 \
+	VADDPS Y1, Y0, Y0 \
+	VSUBPS Y14, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VZEROUPPER \
+	MOVSS X0, RET
+
+// func dotQ4KRowAVX512(row []byte, x []float32, xsum *float32) float32
+// A whole Q4_K row (len(x) a multiple of 256); xsum holds Σx per 32.
+TEXT ·dotQ4KRowAVX512(SB), NOSPLIT, $32-60
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	MOVQ xsum+48(FP), R8
+	SHRQ $8, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z5, Z5, Z5
+	VXORPS Y14, Y14, Y14
+	VPBROADCASTD kq512c0f<>(SB), Z7
+	TESTQ CX, CX
+	JE q4k512done
+
+q4k512block:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	KSCALES
+	Q4PAIR(16, 0, 0, 4)
+	Q4PAIR(48, 256, 8, 12)
+	Q4PAIR(80, 512, 16, 20)
+	Q4PAIR(112, 768, 24, 28)
+	ADDQ $144, SI
+	ADDQ $1024, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ q4k512block
+
+q4k512done:
+	KFINISH(ret+56(FP))
+	RET
+
+// Q5PAIR: Q4PAIR with the fifth bits from qh, whose bytes 0–15 are widened
+// in Z10 and 16–31 in Z12: bit 2J (low nibbles) and 2J+1 (high ones) are
+// shifted to bit 4 by LOSH $LON and HISH $HIN and merged under Z6 (16).
+#define Q5PAIR(QOFF, XOFF, S0, S1, LOSH, LON, HISH, HIN) \
+	VPMOVZXBD QOFF(SI), Z1 \
+	VPMOVZXBD QOFF+16(SI), Z2 \
+	VPSRLD $4, Z1, Z3 \
+	VPSRLD $4, Z2, Z4 \
+	VPANDD Z7, Z1, Z1 \
+	VPANDD Z7, Z2, Z2 \
+	LOSH $LON, Z10, Z11 \
+	VPTERNLOGD $0xf8, Z6, Z11, Z1 \
+	LOSH $LON, Z12, Z11 \
+	VPTERNLOGD $0xf8, Z6, Z11, Z2 \
+	HISH $HIN, Z10, Z11 \
+	VPTERNLOGD $0xf8, Z6, Z11, Z3 \
+	HISH $HIN, Z12, Z11 \
+	VPTERNLOGD $0xf8, Z6, Z11, Z4 \
+	KDOT(XOFF, S0, S1)
+
+// func dotQ5KRowAVX512(row []byte, x []float32, xsum *float32) float32
+// A whole Q5_K row: as dotQ4KRowAVX512 plus the fifth bits.
+TEXT ·dotQ5KRowAVX512(SB), NOSPLIT, $32-60
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	MOVQ xsum+48(FP), R8
+	SHRQ $8, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z5, Z5, Z5
+	VXORPS Y14, Y14, Y14
+	VPBROADCASTD kq512c0f<>(SB), Z7
+	VPBROADCASTD kq512c10<>(SB), Z6
+	TESTQ CX, CX
+	JE q5k512done
+
+q5k512block:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	KSCALES
+	VPMOVZXBD 16(SI), Z10
+	VPMOVZXBD 32(SI), Z12
+	Q5PAIR(48, 0, 0, 4, VPSLLD, 4, VPSLLD, 3)
+	Q5PAIR(80, 256, 8, 12, VPSLLD, 2, VPSLLD, 1)
+	Q5PAIR(112, 512, 16, 20, VPSLLD, 0, VPSRLD, 1)
+	Q5PAIR(144, 768, 24, 28, VPSRLD, 2, VPSRLD, 3)
+	ADDQ $176, SI
+	ADDQ $1024, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ q5k512block
+
+q5k512done:
+	KFINISH(ret+56(FP))
+	RET
+
+// Q6HALF512: one 128-weight half of a Q6_K super-block (ql at SI+QL, 64
+// bytes; qh at SI+QH, 32 bytes; x at DI+XO; d·scale at S(SP)...). The 128
+// signed values are formed 64 at a time in bytes (Z1: weights 0–63 from the
+// low nibbles, Z3: 64–127 from the high ones) and stored at B(SP), from
+// where VPMOVSXBD widens 16 at a time without lane extracts.
+#define Q6HALF512(QL, QH, XO, S, B) \
+	VMOVDQU64 QL(SI), Z16 \
+	VMOVDQU QH(SI), Y9 \
+	VPSRLW $2, Y9, Y10 \
+	VINSERTI64X4 $1, Y10, Z9, Z9 \
+	VPANDD Z7, Z16, Z1 \
+	VPSLLW $4, Z9, Z2 \
+	VPTERNLOGD $0xf8, Z11, Z2, Z1 \
+	VPSUBB Z12, Z1, Z1 \
+	VMOVDQU64 Z1, B(SP) \
+	VPSRLW $4, Z16, Z3 \
+	VPANDD Z7, Z3, Z3 \
+	VPTERNLOGD $0xf8, Z11, Z9, Z3 \
+	VPSUBB Z12, Z3, Z3 \
+	VMOVDQU64 Z3, B+64(SP) \
+	Q6GROUP(B, XO, S, Z0) \
+	Q6GROUP(B+16, XO+64, S+4, Z4) \
+	Q6GROUP(B+32, XO+128, S+8, Z5) \
+	Q6GROUP(B+48, XO+192, S+12, Z6) \
+	Q6GROUP(B+64, XO+256, S+16, Z0) \
+	Q6GROUP(B+80, XO+320, S+20, Z4) \
+	Q6GROUP(B+96, XO+384, S+24, Z5) \
+	Q6GROUP(B+112, XO+448, S+28, Z6)
+
+// Q6GROUP: ACC += d·scale(S(SP)) · Σ q·x over the 16 values at B(SP).
+#define Q6GROUP(B, XO, S, ACC) \
+	VPMOVSXBD B(SP), Z13 \
+	VCVTDQ2PS Z13, Z13 \
+	VMULPS.BCST S(SP), Z13, Z13 \
+	VFMADD231PS XO(DI), Z13, ACC
+
+// func dotQ6KRowAVX512(row []byte, x []float32) float32
+// A whole Q6_K row (ql[128], qh[64], int8 scales[16], fp16 d per 256).
+// Stack: d·scale_i at 0..63, the signed values of each half at 64..191 and
+// 192..319 (separate, so the second half does not wait on the first).
+TEXT ·dotQ6KRowAVX512(SB), NOSPLIT, $320-52
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	SHRQ $8, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPBROADCASTD kq512b0f<>(SB), Z7
+	VPBROADCASTD kq512b30<>(SB), Z11
+	VPBROADCASTD kq512b20<>(SB), Z12
+	TESTQ CX, CX
+	JE q6k512done
+
+q6k512block:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	PREFETCHT0 1216(SI)
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X14
+	VCVTPH2PS X14, X14
+	VBROADCASTSS X14, Z14
+	VPMOVSXBD 192(SI), Z15
+	VCVTDQ2PS Z15, Z15
+	VMULPS Z14, Z15, Z15
+	VMOVUPS Z15, 0(SP)
+	Q6HALF512(0, 128, 0, 0, 64)
+	Q6HALF512(64, 160, 512, 32, 192)
+	ADDQ $210, SI
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ q6k512block
+
+q6k512done:
+	VADDPS Z4, Z0, Z0
+	VADDPS Z6, Z5, Z5
+	VADDPS Z5, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+48(FP)
+	RET
