@@ -35,7 +35,7 @@ func BenchmarkMatVecKQuant(b *testing.B) {
 				m := benchMat(b, typ, rows, sh.cols)
 				x := randFloats(rand.New(rand.NewPCG(2, 2)), sh.cols, 1)
 				y := make([]float32, m.Rows)
-				for _, impl := range []string{"portable", "avx2", "avx512"} {
+				for _, impl := range kernelSets {
 					b.Run(impl, func(b *testing.B) {
 						if !useKernelSet(impl) {
 							b.Skip(impl + " is not available on this CPU")

@@ -2,18 +2,23 @@
 
 // AVX-512 (F and BW only) whole-row kernels for Q4_K, Q5_K and Q6_K. They
 // follow the AVX2 ones (q4k_amd64.s, q6k_amd64.s) but decode 16 weights per
-// instruction straight into dword lanes: VPMOVZXBD of 16 code bytes gives the
-// low nibbles after one VPANDD and the high ones after one VPSRLD, with no
-// lane extracts; the fifth (Q5_K) and sixth (Q6_K) bits are merged with one
-// VPTERNLOGD. Each 32-weight sub-block costs one partial product chain and
-// one FMA by its broadcast scale (embedded broadcast from the stack), and the
-// sums go to two or four independent accumulators.
+// instruction straight into dword lanes, with no lane extracts. Q4_K/Q5_K:
+// VPMOVZXBD of 16 code bytes gives the low nibbles in the low 4 bits of
+// each dword and one VPSRLD $4 the high ones; the code is then its own
+// float by a VPERMPS lookup into 0..15 (VPERMPS reads only the low 4 bits of
+// the index, so the low nibbles need no mask) or, for Q5_K, a VPERMI2PS
+// lookup into 0..31 (5 index bits) after one VPTERNLOGD puts the fifth bit
+// at bit 4; the lookup replaces the mask and the int→float conversion (a
+// tenth faster than VPANDD+VCVTDQ2PS). Each 32-weight sub-block is a
+// partial product chain and one FMA by its broadcast d·scale (embedded
+// broadcast from the stack), into two accumulators; the mins term is
+// dmin·m_j·Σx_j over the caller's Σx per 32, as in the AVX2 kernels.
+// Q6_K: the signed 6-bit values are built 64 at a time in bytes, stored to
+// the stack and widened 16 at a time by VPMOVSXBD from there, times the
+// broadcast d·scale, into four accumulators.
 
 DATA kq512c0f<>+0(SB)/4, $0x0000000f
 GLOBL kq512c0f<>(SB), RODATA|NOPTR, $4
-
-DATA kq512c10<>+0(SB)/4, $0x00000010
-GLOBL kq512c10<>(SB), RODATA|NOPTR, $4
 
 DATA kq512b0f<>+0(SB)/4, $0x0f0f0f0f
 GLOBL kq512b0f<>(SB), RODATA|NOPTR, $4
@@ -72,31 +77,6 @@ GLOBL kq512b20<>(SB), RODATA|NOPTR, $4
 	VMULPS Y10, Y12, Y12 \
 	VFMADD231PS (R8), Y12, Y14
 
-// KDOT: Z1, Z2 hold the codes of sub-block 2J (weights 0–15, 16–31), Z3, Z4
-// those of 2J+1 (32–47, 48–63) of the 64 weights whose x is at DI+XOFF;
-// Z0 += d·sc_2J·Σ q·x, Z5 += d·sc_2J+1·Σ q·x.
-#define KDOT(XOFF, S0, S1) \
-	VCVTDQ2PS Z1, Z1 \
-	VCVTDQ2PS Z2, Z2 \
-	VCVTDQ2PS Z3, Z3 \
-	VCVTDQ2PS Z4, Z4 \
-	VMULPS XOFF(DI), Z1, Z8 \
-	VFMADD231PS XOFF+64(DI), Z2, Z8 \
-	VMULPS XOFF+128(DI), Z3, Z9 \
-	VFMADD231PS XOFF+192(DI), Z4, Z9 \
-	VFMADD231PS.BCST S0(SP), Z8, Z0 \
-	VFMADD231PS.BCST S1(SP), Z9, Z5
-
-// Q4PAIR: the 32 code bytes at SI+QOFF (sub-blocks 2J, 2J+1).
-#define Q4PAIR(QOFF, XOFF, S0, S1) \
-	VPMOVZXBD QOFF(SI), Z1 \
-	VPMOVZXBD QOFF+16(SI), Z2 \
-	VPSRLD $4, Z1, Z3 \
-	VPSRLD $4, Z2, Z4 \
-	VPANDD Z7, Z1, Z1 \
-	VPANDD Z7, Z2, Z2 \
-	KDOT(XOFF, S0, S1)
-
 // KFINISH: ret = Σ(Z0 + Z5) − Σ Y14.
 #define KFINISH(RET) \
 	VADDPS Z5, Z0, Z0 \
@@ -109,97 +89,6 @@ GLOBL kq512b20<>(SB), RODATA|NOPTR, $4
 	VHADDPS X0, X0, X0 \
 	VZEROUPPER \
 	MOVSS X0, RET
-
-// func dotQ4KRowAVX512(row []byte, x []float32, xsum *float32) float32
-// A whole Q4_K row (len(x) a multiple of 256); xsum holds Σx per 32.
-TEXT ·dotQ4KRowAVX512(SB), NOSPLIT, $32-60
-	MOVQ row_base+0(FP), SI
-	MOVQ x_base+24(FP), DI
-	MOVQ x_len+32(FP), CX
-	MOVQ xsum+48(FP), R8
-	SHRQ $8, CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z5, Z5, Z5
-	VXORPS Y14, Y14, Y14
-	VPBROADCASTD kq512c0f<>(SB), Z7
-	TESTQ CX, CX
-	JE q4k512done
-
-q4k512block:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
-	PREFETCHT0 1152(SI)
-	KSCALES
-	Q4PAIR(16, 0, 0, 4)
-	Q4PAIR(48, 256, 8, 12)
-	Q4PAIR(80, 512, 16, 20)
-	Q4PAIR(112, 768, 24, 28)
-	ADDQ $144, SI
-	ADDQ $1024, DI
-	ADDQ $32, R8
-	DECQ CX
-	JNZ q4k512block
-
-q4k512done:
-	KFINISH(ret+56(FP))
-	RET
-
-// Q5PAIR: Q4PAIR with the fifth bits from qh, whose bytes 0–15 are widened
-// in Z10 and 16–31 in Z12: bit 2J (low nibbles) and 2J+1 (high ones) are
-// shifted to bit 4 by LOSH $LON and HISH $HIN and merged under Z6 (16).
-#define Q5PAIR(QOFF, XOFF, S0, S1, LOSH, LON, HISH, HIN) \
-	VPMOVZXBD QOFF(SI), Z1 \
-	VPMOVZXBD QOFF+16(SI), Z2 \
-	VPSRLD $4, Z1, Z3 \
-	VPSRLD $4, Z2, Z4 \
-	VPANDD Z7, Z1, Z1 \
-	VPANDD Z7, Z2, Z2 \
-	LOSH $LON, Z10, Z11 \
-	VPTERNLOGD $0xf8, Z6, Z11, Z1 \
-	LOSH $LON, Z12, Z11 \
-	VPTERNLOGD $0xf8, Z6, Z11, Z2 \
-	HISH $HIN, Z10, Z11 \
-	VPTERNLOGD $0xf8, Z6, Z11, Z3 \
-	HISH $HIN, Z12, Z11 \
-	VPTERNLOGD $0xf8, Z6, Z11, Z4 \
-	KDOT(XOFF, S0, S1)
-
-// func dotQ5KRowAVX512(row []byte, x []float32, xsum *float32) float32
-// A whole Q5_K row: as dotQ4KRowAVX512 plus the fifth bits.
-TEXT ·dotQ5KRowAVX512(SB), NOSPLIT, $32-60
-	MOVQ row_base+0(FP), SI
-	MOVQ x_base+24(FP), DI
-	MOVQ x_len+32(FP), CX
-	MOVQ xsum+48(FP), R8
-	SHRQ $8, CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z5, Z5, Z5
-	VXORPS Y14, Y14, Y14
-	VPBROADCASTD kq512c0f<>(SB), Z7
-	VPBROADCASTD kq512c10<>(SB), Z6
-	TESTQ CX, CX
-	JE q5k512done
-
-q5k512block:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
-	PREFETCHT0 1152(SI)
-	KSCALES
-	VPMOVZXBD 16(SI), Z10
-	VPMOVZXBD 32(SI), Z12
-	Q5PAIR(48, 0, 0, 4, VPSLLD, 4, VPSLLD, 3)
-	Q5PAIR(80, 256, 8, 12, VPSLLD, 2, VPSLLD, 1)
-	Q5PAIR(112, 512, 16, 20, VPSLLD, 0, VPSRLD, 1)
-	Q5PAIR(144, 768, 24, 28, VPSRLD, 2, VPSRLD, 3)
-	ADDQ $176, SI
-	ADDQ $1024, DI
-	ADDQ $32, R8
-	DECQ CX
-	JNZ q5k512block
-
-q5k512done:
-	KFINISH(ret+56(FP))
-	RET
 
 // Q6HALF512: one 128-weight half of a Q6_K super-block (ql at SI+QL, 64
 // bytes; qh at SI+QH, 32 bytes; x at DI+XO; d·scale at S(SP)...). The 128
@@ -288,4 +177,163 @@ q6k512done:
 	VHADDPS X0, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
+	RET
+
+// kq512f16 and kq512f32hi: the floats 0..15 and 16..31, the Q4_K/Q5_K
+// codes as lookup tables.
+DATA kq512f16<>+0(SB)/4, $0x00000000
+DATA kq512f16<>+4(SB)/4, $0x3f800000
+DATA kq512f16<>+8(SB)/4, $0x40000000
+DATA kq512f16<>+12(SB)/4, $0x40400000
+DATA kq512f16<>+16(SB)/4, $0x40800000
+DATA kq512f16<>+20(SB)/4, $0x40a00000
+DATA kq512f16<>+24(SB)/4, $0x40c00000
+DATA kq512f16<>+28(SB)/4, $0x40e00000
+DATA kq512f16<>+32(SB)/4, $0x41000000
+DATA kq512f16<>+36(SB)/4, $0x41100000
+DATA kq512f16<>+40(SB)/4, $0x41200000
+DATA kq512f16<>+44(SB)/4, $0x41300000
+DATA kq512f16<>+48(SB)/4, $0x41400000
+DATA kq512f16<>+52(SB)/4, $0x41500000
+DATA kq512f16<>+56(SB)/4, $0x41600000
+DATA kq512f16<>+60(SB)/4, $0x41700000
+GLOBL kq512f16<>(SB), RODATA|NOPTR, $64
+
+// Q4PAIR: the 32 code bytes at SI+QOFF (sub-blocks 2J: low nibbles,
+// weights 0–31; 2J+1: high nibbles, 32–63; x at DI+XOFF) through the table
+// 0..15 in Z7; Z0 += d·sc_2J·Σ q·x, Z5 += d·sc_2J+1·Σ q·x.
+#define Q4PAIR(QOFF, XOFF, S0, S1) \
+	VPMOVZXBD QOFF(SI), Z1 \
+	VPMOVZXBD QOFF+16(SI), Z2 \
+	VPSRLD $4, Z1, Z3 \
+	VPSRLD $4, Z2, Z4 \
+	VPERMPS Z7, Z1, Z1 \
+	VPERMPS Z7, Z2, Z2 \
+	VPERMPS Z7, Z3, Z3 \
+	VPERMPS Z7, Z4, Z4 \
+	VMULPS XOFF(DI), Z1, Z8 \
+	VFMADD231PS XOFF+64(DI), Z2, Z8 \
+	VMULPS XOFF+128(DI), Z3, Z9 \
+	VFMADD231PS XOFF+192(DI), Z4, Z9 \
+	VFMADD231PS.BCST S0(SP), Z8, Z0 \
+	VFMADD231PS.BCST S1(SP), Z9, Z5
+
+// func dotQ4KRowAVX512(row []byte, x []float32, xsum *float32) float32
+// A whole Q4_K row (len(x) a multiple of 256); xsum holds Σx per 32.
+TEXT ·dotQ4KRowAVX512(SB), NOSPLIT, $32-60
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	MOVQ xsum+48(FP), R8
+	SHRQ $8, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z5, Z5, Z5
+	VXORPS Y14, Y14, Y14
+	VMOVUPS kq512f16<>(SB), Z7
+	TESTQ CX, CX
+	JE q4k512done
+
+q4k512block:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	KSCALES
+	Q4PAIR(16, 0, 0, 4)
+	Q4PAIR(48, 256, 8, 12)
+	Q4PAIR(80, 512, 16, 20)
+	Q4PAIR(112, 768, 24, 28)
+	ADDQ $144, SI
+	ADDQ $1024, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ q4k512block
+
+q4k512done:
+	KFINISH(ret+56(FP))
+	RET
+
+DATA kq512f32hi<>+0(SB)/4, $0x41800000
+DATA kq512f32hi<>+4(SB)/4, $0x41880000
+DATA kq512f32hi<>+8(SB)/4, $0x41900000
+DATA kq512f32hi<>+12(SB)/4, $0x41980000
+DATA kq512f32hi<>+16(SB)/4, $0x41a00000
+DATA kq512f32hi<>+20(SB)/4, $0x41a80000
+DATA kq512f32hi<>+24(SB)/4, $0x41b00000
+DATA kq512f32hi<>+28(SB)/4, $0x41b80000
+DATA kq512f32hi<>+32(SB)/4, $0x41c00000
+DATA kq512f32hi<>+36(SB)/4, $0x41c80000
+DATA kq512f32hi<>+40(SB)/4, $0x41d00000
+DATA kq512f32hi<>+44(SB)/4, $0x41d80000
+DATA kq512f32hi<>+48(SB)/4, $0x41e00000
+DATA kq512f32hi<>+52(SB)/4, $0x41e80000
+DATA kq512f32hi<>+56(SB)/4, $0x41f00000
+DATA kq512f32hi<>+60(SB)/4, $0x41f80000
+GLOBL kq512f32hi<>(SB), RODATA|NOPTR, $64
+
+// Q5PAIR: the 5-bit codes as VPERMI2PS indices into 0..31 (Z7, Z15):
+// nibble in bits 0–3 selected (VPTERNLOGD 0xe4 under Z6 = 15) with the
+// shifted qh bit at bit 4; higher index bits are ignored.
+#define Q5PAIR(QOFF, XOFF, S0, S1, LOSH, LON, HISH, HIN) \
+	VPMOVZXBD QOFF(SI), Z1 \
+	VPMOVZXBD QOFF+16(SI), Z2 \
+	VPSRLD $4, Z1, Z3 \
+	VPSRLD $4, Z2, Z4 \
+	LOSH $LON, Z10, Z11 \
+	VPTERNLOGD $0xe4, Z6, Z11, Z1 \
+	LOSH $LON, Z12, Z11 \
+	VPTERNLOGD $0xe4, Z6, Z11, Z2 \
+	HISH $HIN, Z10, Z11 \
+	VPTERNLOGD $0xe4, Z6, Z11, Z3 \
+	HISH $HIN, Z12, Z11 \
+	VPTERNLOGD $0xe4, Z6, Z11, Z4 \
+	VPERMI2PS Z15, Z7, Z1 \
+	VPERMI2PS Z15, Z7, Z2 \
+	VPERMI2PS Z15, Z7, Z3 \
+	VPERMI2PS Z15, Z7, Z4 \
+	VMULPS XOFF(DI), Z1, Z8 \
+	VFMADD231PS XOFF+64(DI), Z2, Z8 \
+	VMULPS XOFF+128(DI), Z3, Z9 \
+	VFMADD231PS XOFF+192(DI), Z4, Z9 \
+	VFMADD231PS.BCST S0(SP), Z8, Z0 \
+	VFMADD231PS.BCST S1(SP), Z9, Z5
+
+// func dotQ5KRowAVX512(row []byte, x []float32, xsum *float32) float32
+// A whole Q5_K row: as dotQ4KRowAVX512 with the fifth bits from qh, whose
+// bytes 0–15 are widened in Z10 and 16–31 in Z12 once per super-block; bit
+// 2J (low nibbles of pair J) and 2J+1 (high ones) are shifted to bit 4 by
+// LOSH $LON and HISH $HIN.
+TEXT ·dotQ5KRowAVX512(SB), NOSPLIT, $32-60
+	MOVQ row_base+0(FP), SI
+	MOVQ x_base+24(FP), DI
+	MOVQ x_len+32(FP), CX
+	MOVQ xsum+48(FP), R8
+	SHRQ $8, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z5, Z5, Z5
+	VXORPS Y14, Y14, Y14
+	VMOVUPS kq512f16<>(SB), Z7
+	VMOVUPS kq512f32hi<>(SB), Z15
+	VPBROADCASTD kq512c0f<>(SB), Z6
+	TESTQ CX, CX
+	JE q5k512done
+
+q5k512block:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	KSCALES
+	VPMOVZXBD 16(SI), Z10
+	VPMOVZXBD 32(SI), Z12
+	Q5PAIR(48, 0, 0, 4, VPSLLD, 4, VPSLLD, 3)
+	Q5PAIR(80, 256, 8, 12, VPSLLD, 2, VPSLLD, 1)
+	Q5PAIR(112, 512, 16, 20, VPSLLD, 0, VPSRLD, 1)
+	Q5PAIR(144, 768, 24, 28, VPSRLD, 2, VPSRLD, 3)
+	ADDQ $176, SI
+	ADDQ $1024, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ q5k512block
+
+q5k512done:
+	KFINISH(ret+56(FP))
 	RET
