@@ -16,6 +16,9 @@
 // Q6_K: the signed 6-bit values are built 64 at a time in bytes, stored to
 // the stack and widened 16 at a time by VPMOVSXBD from there, times the
 // broadcast d·scale, into four accumulators.
+// Every kernel prefetches the row 2 KB ahead, a super-block's lines per
+// super-block (one thread, 512 MiB of Q4_K: 4.1 GB/s without, 7.7 with 1 KB,
+// 8.5–9.0 with 2 KB, 7.8–8.1 with 4 KB); past the matrix end it is harmless.
 
 DATA kq512c0f<>+0(SB)/4, $0x0000000f
 GLOBL kq512c0f<>(SB), RODATA|NOPTR, $4
@@ -146,10 +149,10 @@ TEXT ·dotQ6KRowAVX512(SB), NOSPLIT, $320-52
 	JE q6k512done
 
 q6k512block:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
-	PREFETCHT0 1152(SI)
-	PREFETCHT0 1216(SI)
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
+	PREFETCHT0 2240(SI)
 	MOVWLZX 208(SI), AX
 	VMOVD AX, X14
 	VCVTPH2PS X14, X14
@@ -234,9 +237,9 @@ TEXT ·dotQ4KRowAVX512(SB), NOSPLIT, $32-60
 	JE q4k512done
 
 q4k512block:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
-	PREFETCHT0 1152(SI)
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
 	KSCALES
 	Q4PAIR(16, 0, 0, 4)
 	Q4PAIR(48, 256, 8, 12)
@@ -318,9 +321,9 @@ TEXT ·dotQ5KRowAVX512(SB), NOSPLIT, $32-60
 	JE q5k512done
 
 q5k512block:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
-	PREFETCHT0 1152(SI)
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
 	KSCALES
 	VPMOVZXBD 16(SI), Z10
 	VPMOVZXBD 32(SI), Z12
