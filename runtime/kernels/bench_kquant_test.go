@@ -52,3 +52,32 @@ func BenchmarkMatVecKQuant(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulKQuant measures few-token products (an expert's share of a
+// prefill) with one 2816×2816 matrix on one thread: n ≤ 8 is the fused path
+// (for Q4_K on AVX-512 four tokens per decoded row), 16 the tiles.
+func BenchmarkMatMulKQuant(b *testing.B) {
+	const rows, cols = 2816, 2816
+	for _, typ := range []gguf.Type{gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
+		b.Run(typ.String(), func(b *testing.B) {
+			m := benchMat(b, typ, rows, cols)
+			for _, n := range []int{2, 4, 8, 16} {
+				x := randFloats(rand.New(rand.NewPCG(2, 2)), n*cols, 1)
+				y := make([]float32, n*rows)
+				for _, impl := range kernelSets[1:] {
+					b.Run(fmt.Sprintf("n=%d/%s", n, impl), func(b *testing.B) {
+						if !useKernelSet(impl) {
+							b.Skip(impl + " is not available on this CPU")
+						}
+						defer useKernelSet("avx512")
+						defer SetThreads(SetThreads(1))
+						b.SetBytes(int64(len(m.Data)))
+						for b.Loop() {
+							MatMul(y, m, x, n)
+						}
+					})
+				}
+			}
+		})
+	}
+}

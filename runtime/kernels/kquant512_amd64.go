@@ -41,4 +41,21 @@ func useKQuantAVX512() {
 	fusedDots[gguf.TypeQ4_K] = dotQ4KRowFusedAVX512
 	fusedDots[gguf.TypeQ5_K] = dotQ5KRowFusedAVX512
 	fusedDots[gguf.TypeQ6_K] = dotQ6KRowFusedAVX512
+	tokenDots4[gguf.TypeQ4_K] = dotQ4KTokens4AVX512
+}
+
+//go:noescape
+func q4kDot1x4AVX512(w *byte, x *float32, xstride int, nblk int, out *[4]float32)
+
+// dotQ4KTokens4AVX512 multiplies one stored Q4_K row by four activation rows
+// (x[0:4·cols]), decoding the row once for the four (tokenDot4).
+func dotQ4KTokens4AVX512(row []byte, x []float32, cols int, out *[4]float32) {
+	nblk := cols / qkK
+	if nblk == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = row[nblk*q4KBytes-1]
+	_ = x[4*cols-1]
+	q4kDot1x4AVX512(&row[0], &x[0], 4*cols, nblk, out)
 }

@@ -32,10 +32,10 @@ GLOBL kq512b30<>(SB), RODATA|NOPTR, $4
 DATA kq512b20<>+0(SB)/4, $0x20202020
 GLOBL kq512b20<>(SB), RODATA|NOPTR, $4
 
-// KSCALES: unpacks the 6-bit scales and mins of the Q4_K/Q5_K super-block
-// at SI (ggml's layout): d·sc_j to 0(SP)..28(SP), and Y14 += dmin·m_j·Σx_j
-// over the eight xsum entries at R8.
-#define KSCALES \
+// KUNPACK: unpacks the 6-bit scales and mins of the Q4_K/Q5_K super-block
+// at SI (ggml's layout): Y11 = d·sc_j, Y12 = dmin·m_j. Clobbers AX, BX, DX,
+// R9–R13, Y9, Y10.
+#define KUNPACK \
 	VMOVD (SI), X9 \
 	VCVTPH2PS X9, X9 \
 	VMOVSHDUP X9, X10 \
@@ -73,11 +73,16 @@ GLOBL kq512b20<>(SB), RODATA|NOPTR, $4
 	VPMOVZXBD X11, Y11 \
 	VCVTDQ2PS Y11, Y11 \
 	VMULPS Y9, Y11, Y11 \
-	VMOVUPS Y11, 0(SP) \
 	VMOVQ R12, X12 \
 	VPMOVZXBD X12, Y12 \
 	VCVTDQ2PS Y12, Y12 \
-	VMULPS Y10, Y12, Y12 \
+	VMULPS Y10, Y12, Y12
+
+// KSCALES: KUNPACK, d·sc_j to 0(SP)..28(SP), and Y14 += dmin·m_j·Σx_j over
+// the eight xsum entries at R8.
+#define KSCALES \
+	KUNPACK \
+	VMOVUPS Y11, 0(SP) \
 	VFMADD231PS (R8), Y12, Y14
 
 // KFINISH: ret = Σ(Z0 + Z5) − Σ Y14.
@@ -339,4 +344,103 @@ q5k512block:
 
 q5k512done:
 	KFINISH(ret+56(FP))
+	RET
+
+// Q4T4PAIR: the 64 weights of pair J decoded once, as the dequantized
+// values d·sc·q − dmin·m (each 16-entry table scaled and shifted, then
+// looked up: bit for bit the portable decoder's values), times the x of
+// four tokens at DI, DI+R8, DI+2·R8, R12 (+XOFF): Z0–Z3 (sub-block 2J) and
+// Z16–Z19 (2J+1) per token.
+#define Q4T4PAIR(QOFF, XOFF, S0, S1) \
+	VPMOVZXBD QOFF(SI), Z8 \
+	VPMOVZXBD QOFF+16(SI), Z9 \
+	VPSRLD $4, Z8, Z10 \
+	VPSRLD $4, Z9, Z11 \
+	VMULPS.BCST S0(SP), Z7, Z12 \
+	VSUBPS.BCST S0+32(SP), Z12, Z12 \
+	VMULPS.BCST S1(SP), Z7, Z13 \
+	VSUBPS.BCST S1+32(SP), Z13, Z13 \
+	VPERMPS Z12, Z8, Z8 \
+	VPERMPS Z12, Z9, Z9 \
+	VPERMPS Z13, Z10, Z10 \
+	VPERMPS Z13, Z11, Z11 \
+	VFMADD231PS XOFF(DI), Z8, Z0 \
+	VFMADD231PS XOFF+64(DI), Z9, Z0 \
+	VFMADD231PS XOFF+128(DI), Z10, Z16 \
+	VFMADD231PS XOFF+192(DI), Z11, Z16 \
+	VFMADD231PS XOFF(DI)(R8*1), Z8, Z1 \
+	VFMADD231PS XOFF+64(DI)(R8*1), Z9, Z1 \
+	VFMADD231PS XOFF+128(DI)(R8*1), Z10, Z17 \
+	VFMADD231PS XOFF+192(DI)(R8*1), Z11, Z17 \
+	VFMADD231PS XOFF(DI)(R8*2), Z8, Z2 \
+	VFMADD231PS XOFF+64(DI)(R8*2), Z9, Z2 \
+	VFMADD231PS XOFF+128(DI)(R8*2), Z10, Z18 \
+	VFMADD231PS XOFF+192(DI)(R8*2), Z11, Z18 \
+	VFMADD231PS XOFF(R12), Z8, Z3 \
+	VFMADD231PS XOFF+64(R12), Z9, Z3 \
+	VFMADD231PS XOFF+128(R12), Z10, Z19 \
+	VFMADD231PS XOFF+192(R12), Z11, Z19
+
+// func q4kDot1x4AVX512(w *byte, x *float32, xstride int, nblk int, out *[4]float32)
+// One Q4_K row of nblk super-blocks times four activation rows xstride
+// bytes apart: out[t] = row · x_t. The row is decoded once for the four
+// (MatMul's few-token path); the mins are in the decoded values, so no Σx.
+// Stack: d·sc_j at 0..31, dmin·m_j at 32..63.
+TEXT ·q4kDot1x4AVX512(SB), NOSPLIT, $64-40
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ xstride+16(FP), R8
+	MOVQ nblk+24(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VMOVUPS kq512f16<>(SB), Z7
+	TESTQ CX, CX
+	JE q4kt4done
+
+q4kt4block:
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
+	KUNPACK
+	VMOVUPS Y11, 0(SP)
+	VMOVUPS Y12, 32(SP)
+	// The fourth token's x (KUNPACK clobbers R9–R13).
+	LEAQ (DI)(R8*2), R12
+	ADDQ R8, R12
+	Q4T4PAIR(16, 0, 0, 4)
+	Q4T4PAIR(48, 256, 8, 12)
+	Q4T4PAIR(80, 512, 16, 20)
+	Q4T4PAIR(112, 768, 24, 28)
+	ADDQ $144, SI
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ q4kt4block
+
+q4kt4done:
+	VADDPS Z16, Z0, Z0
+	VADDPS Z17, Z1, Z1
+	VADDPS Z18, Z2, Z2
+	VADDPS Z19, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y8
+	VADDPS Y8, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y8
+	VADDPS Y8, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y8
+	VADDPS Y8, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y8
+	VADDPS Y8, Y3, Y3
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X5
+	VADDPS X5, X0, X0
+	MOVQ out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
 	RET

@@ -72,7 +72,7 @@ func TestKQuantKernelsMatchPortable(t *testing.T) {
 			for _, rows := range []int{1, 5, 22} {
 				m := randomKQuant(t, r, typ, rows+6, cols).RowRange(3, 3+rows)
 				x := randFloats(r, 11*cols, 1)
-				for _, n := range []int{1, 2, 5, 11} {
+				for _, n := range []int{1, 2, 4, 5, 8, 11} {
 					SetSIMD(false)
 					port := make([]float32, n*rows)
 					MatMul(port, m, x, n)
@@ -123,8 +123,9 @@ func checkAgainstFloat64(t *testing.T, what string, got, want []float32, m Mat, 
 	}
 }
 
-// TestKQuantAVX512RowKernels checks the AVX-512 row kernels themselves (not
-// only through the active set) against the portable dequantize-then-dot.
+// TestKQuantAVX512RowKernels checks the AVX-512 row kernels and the Q4_K
+// four-token kernel themselves (not only through the active set) against
+// the portable dequantize-then-dot.
 func TestKQuantAVX512RowKernels(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
@@ -151,6 +152,22 @@ func TestKQuantAVX512RowKernels(t *testing.T) {
 				want[i] = float64(dotF32Portable(buf, x))
 			}
 			checkClose(t, fmt.Sprintf("%s cols=%d AVX-512 row kernel", typ, cols), got, want, 2e-6)
+		}
+	}
+	// The Q4_K four-token kernel, one row against four activation rows.
+	for _, cols := range []int{256, 1280, 4096} {
+		m := randomKQuant(t, r, gguf.TypeQ4_K, 3, cols)
+		x := randFloats(r, 4*cols, 1)
+		buf := make([]float32, cols)
+		for i := 0; i < m.Rows; i++ {
+			var out [4]float32
+			dotQ4KTokens4AVX512(m.Row(i), x, cols, &out)
+			dequantRow(gguf.TypeQ4_K, buf, m.Row(i))
+			want := make([]float64, 4)
+			for k := range want {
+				want[k] = float64(dotF32Portable(buf, x[k*cols:(k+1)*cols]))
+			}
+			checkClose(t, fmt.Sprintf("Q4_K cols=%d row %d four-token kernel", cols, i), out[:], want, 2e-6)
 		}
 	}
 }
