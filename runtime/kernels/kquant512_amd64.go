@@ -42,6 +42,7 @@ func useKQuantAVX512() {
 	fusedDots[gguf.TypeQ5_K] = dotQ5KRowFusedAVX512
 	fusedDots[gguf.TypeQ6_K] = dotQ6KRowFusedAVX512
 	tokenDots4[gguf.TypeQ4_K] = dotQ4KTokens4AVX512
+	tokenDots4[gguf.TypeQ6_K] = dotQ6KTokens4AVX512
 }
 
 //go:noescape
@@ -58,4 +59,20 @@ func dotQ4KTokens4AVX512(row []byte, x []float32, cols int, out *[4]float32) {
 	_ = row[nblk*q4KBytes-1]
 	_ = x[4*cols-1]
 	q4kDot1x4AVX512(&row[0], &x[0], 4*cols, nblk, out)
+}
+
+//go:noescape
+func q6kDot1x4AVX512(w *byte, x *float32, xstride int, nblk int, out *[4]float32)
+
+// dotQ6KTokens4AVX512 multiplies one stored Q6_K row by four activation rows
+// (x[0:4·cols]), decoding the row once for the four (tokenDot4).
+func dotQ6KTokens4AVX512(row []byte, x []float32, cols int, out *[4]float32) {
+	nblk := cols / qkK
+	if nblk == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = row[nblk*q6KBytes-1]
+	_ = x[4*cols-1]
+	q6kDot1x4AVX512(&row[0], &x[0], 4*cols, nblk, out)
 }

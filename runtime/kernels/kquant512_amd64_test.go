@@ -124,7 +124,7 @@ func checkAgainstFloat64(t *testing.T, what string, got, want []float32, m Mat, 
 }
 
 // TestKQuantAVX512RowKernels checks the AVX-512 row kernels and the Q4_K
-// four-token kernel themselves (not only through the active set) against
+// and Q6_K four-token kernels themselves (not only through the active set) against
 // the portable dequantize-then-dot.
 func TestKQuantAVX512RowKernels(t *testing.T) {
 	if !hasAVX512 {
@@ -154,20 +154,23 @@ func TestKQuantAVX512RowKernels(t *testing.T) {
 			checkClose(t, fmt.Sprintf("%s cols=%d AVX-512 row kernel", typ, cols), got, want, 2e-6)
 		}
 	}
-	// The Q4_K four-token kernel, one row against four activation rows.
-	for _, cols := range []int{256, 1280, 4096} {
-		m := randomKQuant(t, r, gguf.TypeQ4_K, 3, cols)
-		x := randFloats(r, 4*cols, 1)
-		buf := make([]float32, cols)
-		for i := 0; i < m.Rows; i++ {
-			var out [4]float32
-			dotQ4KTokens4AVX512(m.Row(i), x, cols, &out)
-			dequantRow(gguf.TypeQ4_K, buf, m.Row(i))
-			want := make([]float64, 4)
-			for k := range want {
-				want[k] = float64(dotF32Portable(buf, x[k*cols:(k+1)*cols]))
+	// The four-token kernels, one row against four activation rows.
+	tokens4 := map[gguf.Type]tokenDot4{gguf.TypeQ4_K: dotQ4KTokens4AVX512, gguf.TypeQ6_K: dotQ6KTokens4AVX512}
+	for typ, kern := range tokens4 {
+		for _, cols := range []int{256, 1280, 4096} {
+			m := randomKQuant(t, r, typ, 3, cols)
+			x := randFloats(r, 4*cols, 1)
+			buf := make([]float32, cols)
+			for i := 0; i < m.Rows; i++ {
+				var out [4]float32
+				kern(m.Row(i), x, cols, &out)
+				dequantRow(typ, buf, m.Row(i))
+				want := make([]float64, 4)
+				for k := range want {
+					want[k] = float64(dotF32Portable(buf, x[k*cols:(k+1)*cols]))
+				}
+				checkClose(t, fmt.Sprintf("%s cols=%d row %d four-token kernel", typ, cols, i), out[:], want, 2e-6)
 			}
-			checkClose(t, fmt.Sprintf("Q4_K cols=%d row %d four-token kernel", cols, i), out[:], want, 2e-6)
 		}
 	}
 }
