@@ -123,8 +123,8 @@ func checkAgainstFloat64(t *testing.T, what string, got, want []float32, m Mat, 
 	}
 }
 
-// TestKQuantAVX512RowKernels checks the AVX-512 row kernels and the Q4_K
-// and Q6_K four-token kernels themselves (not only through the active set) against
+// TestKQuantAVX512RowKernels checks the AVX-512 row kernels and the
+// four-token kernels themselves (not only through the active set) against
 // the portable dequantize-then-dot.
 func TestKQuantAVX512RowKernels(t *testing.T) {
 	if !hasAVX512 {
@@ -155,7 +155,11 @@ func TestKQuantAVX512RowKernels(t *testing.T) {
 		}
 	}
 	// The four-token kernels, one row against four activation rows.
-	tokens4 := map[gguf.Type]tokenDot4{gguf.TypeQ4_K: dotQ4KTokens4AVX512, gguf.TypeQ6_K: dotQ6KTokens4AVX512}
+	tokens4 := map[gguf.Type]tokenDot4{
+		gguf.TypeQ4_K: dotQ4KTokens4AVX512,
+		gguf.TypeQ5_K: dotQ5KTokens4AVX512,
+		gguf.TypeQ6_K: dotQ6KTokens4AVX512,
+	}
 	for typ, kern := range tokens4 {
 		for _, cols := range []int{256, 1280, 4096} {
 			m := randomKQuant(t, r, typ, 3, cols)
