@@ -1,6 +1,8 @@
 #include "textflag.h"
 
-// AVX-512 (F and BW only) whole-row kernels for Q4_K, Q5_K and Q6_K. They
+// AVX-512 (F, BW and VL: what hasAVX512 checks) kernels for Q4_K, Q5_K and
+// Q6_K: whole-row dot products (MatVec) and one row times four tokens
+// (MatMul's few-token path, the row decoded once for the four). They
 // follow the AVX2 ones (q4k_amd64.s, q6k_amd64.s) but decode 16 weights per
 // instruction straight into dword lanes, with no lane extracts. Q4_K/Q5_K:
 // VPMOVZXBD of 16 code bytes gives the low nibbles in the low 4 bits of
@@ -15,7 +17,9 @@
 // dmin·m_j·Σx_j over the caller's Σx per 32, as in the AVX2 kernels.
 // Q6_K: the signed 6-bit values are built 64 at a time in bytes, stored to
 // the stack and widened 16 at a time by VPMOVSXBD from there, times the
-// broadcast d·scale, into four accumulators.
+// broadcast d·scale, into four accumulators. The four-token kernels look
+// the codes up in tables already scaled (and shifted by the min), which
+// gives the portable decoder's weights bit for bit.
 // Every kernel prefetches the row 2 KB ahead, a super-block's lines per
 // super-block (one thread, 512 MiB of Q4_K: 4.1 GB/s without, 7.7 with 1 KB,
 // 8.5–9.0 with 2 KB, 7.8–8.1 with 4 KB); past the matrix end it is harmless.
