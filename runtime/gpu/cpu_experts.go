@@ -750,10 +750,7 @@ func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []fl
 			i, q := j/jg, j%jg
 			e, x := int(es[i]), xs[i]
 			lo, hi := q*sg*bg, min((q+1)*sg*bg, ff)
-			if cpuPrefetch {
-				em.prefetch(0, e*ff+lo, e*ff+hi)
-				em.prefetch(1, e*ff+lo, e*ff+hi)
-			}
+			em.prefetchGateUp(e, lo, hi)
 			// Gate rows, then up rows: one stream at a time.
 			for m, dst := range [2][]float32{gt, up} {
 				for r0 := lo; r0 < hi; r0 += bg {
@@ -761,23 +758,13 @@ func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []fl
 					kernels.MatVec(dst[i*ff+r0:i*ff+r1], em.mats[m].RowRange(e*ff+r0, e*ff+r1), x)
 				}
 			}
-			gi, ui := gt[i*ff+lo:i*ff+hi], up[i*ff+lo:i*ff+hi]
-			if b := em.bias[0]; b != nil {
-				kernels.Add(gi, b[e*ff+lo:e*ff+hi])
-			}
-			if b := em.bias[1]; b != nil {
-				kernels.Add(ui, b[e*ff+lo:e*ff+hi])
-			}
-			em.act(gi, ui)
+			em.finishGateUp(gt[i*ff+lo:i*ff+hi], up[i*ff+lo:i*ff+hi], e, lo, hi)
 			done[i].Add(1)
 			return
 		}
 		j -= k * jg
 		i, q := j/jd, j%jd
-		var s spinner
-		for done[i].Load() < int32(jg) {
-			s.spin()
-		}
+		waitJobs(&done[i], jg)
 		e, hid := int(es[i]), gt[i*ff:(i+1)*ff]
 		lo, hi := q*sd*bd, min((q+1)*sd*bd, d)
 		if cpuPrefetch {
@@ -791,6 +778,37 @@ func (em *cpuExpertMats) singleTokens(es []int32, xs [][]float32, gt, up, y []fl
 			kernels.Add(y[i*d+lo:i*d+hi], b[e*d+lo:e*d+hi])
 		}
 	})
+}
+
+// prefetchGateUp asks for the first rows of expert e's gate and up rows
+// lo..hi (with cpuPrefetch).
+func (em *cpuExpertMats) prefetchGateUp(e, lo, hi int) {
+	if cpuPrefetch {
+		em.prefetch(0, e*em.ff+lo, e*em.ff+hi)
+		em.prefetch(1, e*em.ff+lo, e*em.ff+hi)
+	}
+}
+
+// finishGateUp adds expert e's gate and up biases of rows lo..hi to g and
+// u (one token's rows) and applies the activation into g.
+func (em *cpuExpertMats) finishGateUp(g, u []float32, e, lo, hi int) {
+	ff := em.ff
+	if b := em.bias[0]; b != nil {
+		kernels.Add(g, b[e*ff+lo:e*ff+hi])
+	}
+	if b := em.bias[1]; b != nil {
+		kernels.Add(u, b[e*ff+lo:e*ff+hi])
+	}
+	em.act(g, u)
+}
+
+// waitJobs spins until done counts n finished jobs (a down job waiting for
+// its expert's gate/up jobs, all of which were taken before it).
+func waitJobs(done *atomic.Int32, n int) {
+	var s spinner
+	for done.Load() < int32(n) {
+		s.spin()
+	}
 }
 
 // multiRows is the row granularity of multiTokens' jobs: kernels.MatMulRows
@@ -833,33 +851,20 @@ func (em *cpuExpertMats) multiTokens(es []int32, ms []int, xs, gt, up, y []float
 			i, q := j/jg, j%jg
 			e, m, o := int(es[i]), ms[i], off[i]
 			lo, hi := q*rg, min((q+1)*rg, ff)
-			if cpuPrefetch {
-				em.prefetch(0, e*ff+lo, e*ff+hi)
-				em.prefetch(1, e*ff+lo, e*ff+hi)
-			}
+			em.prefetchGateUp(e, lo, hi)
 			x := xs[o*d : (o+m)*d]
 			gi, ui := gt[o*ff:(o+m)*ff], up[o*ff:(o+m)*ff]
 			kernels.MatMulRows(gi, em.mats[0].RowRange(e*ff, (e+1)*ff), x, m, lo, hi)
 			kernels.MatMulRows(ui, em.mats[1].RowRange(e*ff, (e+1)*ff), x, m, lo, hi)
 			for t := range m {
-				g, u := gi[t*ff+lo:t*ff+hi], ui[t*ff+lo:t*ff+hi]
-				if b := em.bias[0]; b != nil {
-					kernels.Add(g, b[e*ff+lo:e*ff+hi])
-				}
-				if b := em.bias[1]; b != nil {
-					kernels.Add(u, b[e*ff+lo:e*ff+hi])
-				}
-				em.act(g, u)
+				em.finishGateUp(gi[t*ff+lo:t*ff+hi], ui[t*ff+lo:t*ff+hi], e, lo, hi)
 			}
 			done[i].Add(1)
 			return
 		}
 		j -= k * jg
 		i, q := j/jd, j%jd
-		var s spinner
-		for done[i].Load() < int32(jg) {
-			s.spin()
-		}
+		waitJobs(&done[i], jg)
 		e, m, o := int(es[i]), ms[i], off[i]
 		lo, hi := q*rd, min((q+1)*rd, d)
 		if cpuPrefetch {
