@@ -115,7 +115,7 @@ if [ -z "${SKIP_20B:-}" ]; then
   echo "== 1. gpt-oss-20b F16 layout, --vram 4GiB, 4k context, all experts in CPU memory"
   M=/tmp/gpt-oss-20b-f16.gguf
   time "$G" synth --preset gpt-oss-20b -o $M --force
-  "$G" plan $M --vram 4GiB --ctx 4096 --runtime gguftool | tee -a "$LOG" | head -20
+  "$G" plan $M --vram 4GiB --ctx 4096 --runtime gguftool | head -20
   sampled f16-4GiB-run "$G" run $M --vram 4GiB --ctx 4096 --tokens $P16 -n 32 --validate --reps 3 --json
   for e in auto $([ -z "${QUICK:-}" ] && echo gpu); do
     sampled f16-4GiB-bench-$e "$G" bench $M --vram 4GiB --ctx 4096 -p 512 -n 128 -r 2 --experts-on $e --json
